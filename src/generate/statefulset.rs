@@ -1,0 +1,422 @@
+//! The StatefulSet of a tier: the gateways themselves.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, ExecAction, KeyToPath,
+    LocalObjectReference, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
+    TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::config::{
+    ACTIVATION_TOKEN_KEY, ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, LICENSE_KEY_KEY,
+    LICENSE_SECRET_DIR, PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
+};
+use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
+use super::policy::tier_selector;
+use super::{labels, metadata, CONFIG_HASH_ANNOTATION};
+use crate::spec::{Site, Tier, VersionLine};
+
+/// The image's user and group.
+const IGNITION_UID: i64 = 2003;
+/// The image's data directory.
+const DATA_DIR: &str = "/usr/local/bin/ignition/data";
+/// Where the init container mounts the data volume, so the image's own data directory stays visible
+/// to seed from.
+const INIT_DATA_MOUNT: &str = "/data";
+
+const GATEWAY_CONTAINER: &str = "gateway";
+const SCRIPTS_VOLUME: &str = "scripts";
+const ADMIN_SECRET_VOLUME: &str = "admin-secret";
+const LICENSE_SECRET_VOLUME: &str = "license-secret";
+
+/// Read and execute for all: the scripts run as the image's user.
+const SCRIPT_MODE: i32 = 0o555;
+/// Read for owner and group: the pod's fsGroup lets the gateway read its Secrets, nobody else.
+const SECRET_MODE: i32 = 0o440;
+
+pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
+    let name = names::statefulset(site, tier);
+    let template_metadata = ObjectMeta {
+        labels: Some(labels(site, Some(tier))),
+        annotations: Some(BTreeMap::from([
+            (CONFIG_HASH_ANNOTATION.to_owned(), config_hash.to_owned()),
+            (
+                "kubectl.kubernetes.io/default-container".to_owned(),
+                GATEWAY_CONTAINER.to_owned(),
+            ),
+        ])),
+        ..Default::default()
+    };
+    StatefulSet {
+        metadata: metadata(site, Some(tier), name),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(tier.replicas as i32),
+            service_name: Some(names::headless_service(site, tier)),
+            selector: tier_selector(site, tier),
+            // Both nodes of a pair start together: the backup need not wait for the master to be Ready.
+            // Rolling updates still go one pod at a time, highest ordinal (the backup) first.
+            pod_management_policy: Some("Parallel".to_owned()),
+            template: PodTemplateSpec {
+                metadata: Some(template_metadata),
+                spec: Some(pod_spec(site, tier)),
+            },
+            volume_claim_templates: tier.storage.as_ref().map(|storage| {
+                vec![PersistentVolumeClaim {
+                    // Only the name: a claim template is immutable, labels included.
+                    metadata: ObjectMeta {
+                        name: Some(DATA_VOLUME.to_owned()),
+                        ..Default::default()
+                    },
+                    spec: Some(PersistentVolumeClaimSpec {
+                        access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+                        storage_class_name: storage.storage_class_name.clone(),
+                        // The API server fills this in; writing it keeps Argo CD's diff closed.
+                        volume_mode: Some("Filesystem".to_owned()),
+                        resources: Some(VolumeResourceRequirements {
+                            requests: Some(BTreeMap::from([(
+                                "storage".to_owned(),
+                                Quantity(storage.size.clone()),
+                            )])),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
+    PodSpec {
+        service_account_name: Some(names::service_account(site)),
+        automount_service_account_token: Some(false),
+        // Service links would inject variables such as <SERVICE>_PORT for every Service in the
+        // namespace, and a Service named "gateway" would collide with the image's GATEWAY_* settings.
+        enable_service_links: Some(false),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(IGNITION_UID),
+            run_as_group: Some(IGNITION_UID),
+            fs_group: Some(IGNITION_UID),
+            fs_group_change_policy: Some("OnRootMismatch".to_owned()),
+            seccomp_profile: Some(runtime_default_seccomp()),
+            ..Default::default()
+        }),
+        termination_grace_period_seconds: Some(60),
+        image_pull_secrets: (!site.pull_secrets.is_empty()).then(|| {
+            site.pull_secrets
+                .iter()
+                .map(|name| LocalObjectReference { name: name.clone() })
+                .collect()
+        }),
+        affinity: Some(affinity(site, tier)),
+        topology_spread_constraints: Some(vec![TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: "topology.kubernetes.io/zone".to_owned(),
+            when_unsatisfiable: "ScheduleAnyway".to_owned(),
+            label_selector: Some(tier_selector(site, tier)),
+            ..Default::default()
+        }]),
+        init_containers: Some(vec![prepare_data_container(site, tier)]),
+        containers: vec![gateway_container(site, tier)],
+        volumes: Some(volumes(site, tier)),
+        ..Default::default()
+    }
+}
+
+/// The two nodes of a pair never share a machine; frontends spread where they can.
+fn affinity(site: &Site, tier: &Tier) -> Affinity {
+    let term = PodAffinityTerm {
+        label_selector: Some(tier_selector(site, tier)),
+        topology_key: "kubernetes.io/hostname".to_owned(),
+        ..Default::default()
+    };
+    let anti_affinity = if tier.is_redundant() {
+        PodAntiAffinity {
+            required_during_scheduling_ignored_during_execution: Some(vec![term]),
+            ..Default::default()
+        }
+    } else {
+        PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: term,
+                },
+            ]),
+            ..Default::default()
+        }
+    };
+    Affinity {
+        pod_anti_affinity: Some(anti_affinity),
+        ..Default::default()
+    }
+}
+
+fn gateway_container(site: &Site, tier: &Tier) -> Container {
+    Container {
+        name: GATEWAY_CONTAINER.to_owned(),
+        image: Some(site.image.clone()),
+        image_pull_policy: Some(site.pull_policy.to_owned()),
+        args: Some(gateway_args(site, tier)),
+        // POD_NAME first: `$(POD_NAME)` in the arguments expands only from the container's own env.
+        env: Some(vec![pod_name_env()]),
+        env_from: Some(vec![EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource {
+                name: names::environment_config_map(site, tier),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(vec![
+            container_port("http", HTTP_PORT),
+            container_port("https", HTTPS_PORT),
+            container_port("gan", GAN_PORT),
+        ]),
+        startup_probe: Some(probe(ALIVE_SCRIPT, 10, 10, 60)),
+        liveness_probe: Some(probe(ALIVE_SCRIPT, 30, 10, 4)),
+        readiness_probe: Some(probe(READY_SCRIPT, 10, 5, 3)),
+        resources: Some(resources(&tier.cpu, &tier.memory)),
+        security_context: Some(container_security_context()),
+        volume_mounts: Some(gateway_mounts(site)),
+        ..Default::default()
+    }
+}
+
+/// The image's runtime arguments: the system name per pod, the public address behind an Ingress,
+/// then (after `--`) wrapper and JVM settings.
+fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
+    let mut args = vec!["-n".to_owned(), "$(POD_NAME)".to_owned()];
+    let behind_ingress = site.ingress.as_ref().filter(|_| tier.serves_users());
+    if let Some(ingress) = behind_ingress {
+        // Users reach the gateway on the Ingress's standard ports.
+        args.extend(["-a", &ingress.host, "-h", "80", "-s", "443"].map(str::to_owned));
+    }
+    args.push("--".to_owned());
+    // Without this the wrapper log grows inside the container until the pod is evicted.
+    args.push("wrapper.logfile=/dev/stdout".to_owned());
+    // Size the heap from the memory limit rather than a fixed figure.
+    args.push("wrapper.java.maxmemory=0".to_owned());
+    args.push("-XX:MaxRAMPercentage=75".to_owned());
+    if behind_ingress.is_some() {
+        args.push("gateway.useProxyForwardedHeader=true".to_owned());
+    }
+    if let (VersionLine::V8_3, Some(mode)) = (site.version_line, &site.deployment_mode) {
+        args.push(format!("-Dignition.config.mode={mode}"));
+    }
+    args
+}
+
+/// Seeds the data volume on first start and writes the redundancy role on every start.
+fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
+    let mut env = vec![
+        pod_name_env(),
+        value_env("IGNITION_VERSION_LINE", version_line(site.version_line)),
+        value_env("IGNITION_IMAGE_DATA", DATA_DIR),
+        value_env("DATA_VOLUME", INIT_DATA_MOUNT),
+    ];
+    if tier.is_redundant() {
+        env.extend([
+            value_env("REDUNDANCY_MODE", "pair"),
+            value_env("REDUNDANCY_MASTER_HOST", &names::pod_host(site, tier, 0)),
+            value_env("REDUNDANCY_GAN_PORT", &GAN_PORT.to_string()),
+            value_env(
+                "REDUNDANCY_STANDBY_ACTIVITY_LEVEL",
+                site.redundancy.standby_activity_level,
+            ),
+            value_env(
+                "REDUNDANCY_MASTER_RECOVERY_MODE",
+                site.redundancy.master_recovery_mode,
+            ),
+        ]);
+    } else {
+        env.push(value_env("REDUNDANCY_MODE", "independent"));
+    }
+    Container {
+        name: "prepare-data".to_owned(),
+        image: Some(site.image.clone()),
+        image_pull_policy: Some(site.pull_policy.to_owned()),
+        command: Some(vec![format!("{SCRIPTS_DIR}/{PREPARE_DATA_SCRIPT}")]),
+        env: Some(env),
+        resources: Some(resources("500m", "512Mi")),
+        security_context: Some(container_security_context()),
+        volume_mounts: Some(vec![
+            mount(DATA_VOLUME, INIT_DATA_MOUNT, false),
+            mount(SCRIPTS_VOLUME, SCRIPTS_DIR, true),
+        ]),
+        ..Default::default()
+    }
+}
+
+fn gateway_mounts(site: &Site) -> Vec<VolumeMount> {
+    let mut mounts = vec![
+        mount(DATA_VOLUME, DATA_DIR, false),
+        mount(SCRIPTS_VOLUME, SCRIPTS_DIR, true),
+        mount(ADMIN_SECRET_VOLUME, ADMIN_SECRET_DIR, true),
+    ];
+    if site.license_secret.is_some() {
+        mounts.push(mount(LICENSE_SECRET_VOLUME, LICENSE_SECRET_DIR, true));
+    }
+    mounts
+}
+
+fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
+    let mut volumes = vec![
+        Volume {
+            name: SCRIPTS_VOLUME.to_owned(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: names::scripts_config_map(site),
+                default_mode: Some(SCRIPT_MODE),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        secret_volume(
+            ADMIN_SECRET_VOLUME,
+            &site.admin_password_secret,
+            &[ADMIN_PASSWORD_KEY],
+        ),
+    ];
+    if let Some(secret) = &site.license_secret {
+        volumes.push(secret_volume(
+            LICENSE_SECRET_VOLUME,
+            secret,
+            &[LICENSE_KEY_KEY, ACTIVATION_TOKEN_KEY],
+        ));
+    }
+    if tier.storage.is_none() {
+        // Stateless frontends: a fresh data directory on every start, seeded from the image.
+        volumes.push(Volume {
+            name: DATA_VOLUME.to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        });
+    }
+    volumes
+}
+
+fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
+    Volume {
+        name: volume.to_owned(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret.to_owned()),
+            default_mode: Some(SECRET_MODE),
+            items: Some(
+                keys.iter()
+                    .map(|key| KeyToPath {
+                        key: (*key).to_owned(),
+                        path: (*key).to_owned(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: volume.to_owned(),
+        mount_path: path.to_owned(),
+        read_only: read_only.then_some(true),
+        ..Default::default()
+    }
+}
+
+fn probe(script: &str, period: i32, timeout: i32, failures: i32) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(vec![format!("{SCRIPTS_DIR}/{script}")]),
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(timeout),
+        failure_threshold: Some(failures),
+        ..Default::default()
+    }
+}
+
+/// Requests equal limits: Guaranteed QoS, and the JVM heap follows the memory limit.
+fn resources(cpu: &str, memory: &str) -> ResourceRequirements {
+    let amounts = BTreeMap::from([
+        ("cpu".to_owned(), Quantity(cpu.to_owned())),
+        ("memory".to_owned(), Quantity(memory.to_owned())),
+    ]);
+    ResourceRequirements {
+        limits: Some(amounts.clone()),
+        requests: Some(amounts),
+        ..Default::default()
+    }
+}
+
+/// What the Pod Security Standard "restricted" asks of every container.
+fn container_security_context() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_owned()]),
+            ..Default::default()
+        }),
+        run_as_non_root: Some(true),
+        seccomp_profile: Some(runtime_default_seccomp()),
+        ..Default::default()
+    }
+}
+
+fn runtime_default_seccomp() -> SeccompProfile {
+    SeccompProfile {
+        type_: "RuntimeDefault".to_owned(),
+        ..Default::default()
+    }
+}
+
+fn container_port(name: &str, port: i32) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.to_owned()),
+        container_port: port,
+        protocol: Some("TCP".to_owned()),
+        ..Default::default()
+    }
+}
+
+fn pod_name_env() -> EnvVar {
+    EnvVar {
+        name: "POD_NAME".to_owned(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: "metadata.name".to_owned(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn value_env(name: &str, value: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: Some(value.to_owned()),
+        ..Default::default()
+    }
+}
+
+fn version_line(line: VersionLine) -> &'static str {
+    match line {
+        VersionLine::V8_1 => "8.1",
+        VersionLine::V8_3 => "8.3",
+    }
+}

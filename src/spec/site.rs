@@ -1,0 +1,777 @@
+//! The resolved site: the spec with every default applied and every rule checked.
+//! Generators read only this, never the raw spec.
+
+use super::quantity::Quantity;
+use super::types::*;
+use super::Problem;
+
+/// The Ignition release line; file locations and some options differ between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionLine {
+    V8_1,
+    V8_3,
+}
+
+/// The role a tier of gateways plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierKind {
+    /// failover: the master/backup pair that does everything.
+    Gateway,
+    /// scaleout: devices, history and the redundant pair.
+    Backend,
+    /// scaleout: user sessions only.
+    Frontend,
+}
+
+impl TierKind {
+    /// The `app.kubernetes.io/component` label and the suffix of the tier's object names.
+    pub fn component(self) -> &'static str {
+        match self {
+            TierKind::Gateway => "gateway",
+            TierKind::Backend => "backend",
+            TierKind::Frontend => "frontend",
+        }
+    }
+}
+
+/// One StatefulSet's worth of gateways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub kind: TierKind,
+    pub replicas: u32,
+    /// Canonical quantities, used as request and limit.
+    pub cpu: String,
+    pub memory: String,
+    /// The data volume; `None` means an `emptyDir` (stateless frontends).
+    pub storage: Option<VolumeSettings>,
+}
+
+impl Tier {
+    /// A master/backup pair: two gateways that are not frontends.
+    pub fn is_redundant(&self) -> bool {
+        self.kind != TierKind::Frontend && self.replicas == 2
+    }
+
+    /// Whether users reach this tier through the Ingress.
+    pub fn serves_users(&self) -> bool {
+        self.kind != TierKind::Backend
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeSettings {
+    pub size: String,
+    pub storage_class_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngressSettings {
+    pub host: String,
+    pub class_name: Option<String>,
+    pub tls_secret: Option<String>,
+    pub annotations: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayNetworkSettings {
+    pub security_policy: &'static str,
+    pub require_two_way_auth: bool,
+    pub whitelist: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedundancySettings {
+    pub standby_activity_level: &'static str,
+    pub master_recovery_mode: &'static str,
+}
+
+/// Everything the generators need, defaulted and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub architecture: Architecture,
+    pub version: String,
+    pub version_line: VersionLine,
+    pub edition: &'static str,
+    pub timezone: String,
+    pub image: String,
+    pub pull_policy: &'static str,
+    pub pull_secrets: Vec<String>,
+    pub admin_username: String,
+    pub admin_password_secret: String,
+    pub license_secret: Option<String>,
+    pub modules: Vec<String>,
+    pub deployment_mode: Option<String>,
+    /// failover: `[gateway]`; scaleout: `[backend, frontend]`.
+    pub tiers: Vec<Tier>,
+    pub ingress: Option<IngressSettings>,
+    pub gateway_network: GatewayNetworkSettings,
+    pub redundancy: RedundancySettings,
+}
+
+impl Site {
+    pub fn tier(&self, kind: TierKind) -> Option<&Tier> {
+        self.tiers.iter().find(|tier| tier.kind == kind)
+    }
+}
+
+pub const DEFAULT_REPOSITORY: &str = "inductiveautomation/ignition";
+const DEFAULT_TIMEZONE: &str = "UTC";
+const DEFAULT_ADMIN_USERNAME: &str = "admin";
+const DEFAULT_FRONTEND_REPLICAS: u32 = 2;
+const DEFAULT_STORAGE_SIZE: &str = "10Gi";
+
+/// Longest DNS label (RFC 1123), the limit for pod, Service and label-value names.
+const DNS_LABEL_MAX: usize = 63;
+/// A StatefulSet's controller-revision-hash label is `<statefulset>-<hash of up to 10 characters>`.
+const REVISION_SUFFIX: usize = 11;
+/// The longest Service suffix after `<name>-<tier>`.
+const LONGEST_SERVICE_SUFFIX: &str = "-headless";
+
+/// Applies defaults and checks every rule, collecting all problems.
+pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let spec = &cluster.spec;
+
+    let version_line = check_version(&spec.version, &mut problems);
+    let tiers = resolve_tiers(spec, &mut problems);
+    check_site_name(&cluster.metadata.name, &tiers, &mut problems);
+    if let Some(namespace) = &cluster.metadata.namespace {
+        check_dns_label("metadata.namespace", namespace, &mut problems);
+    }
+
+    let edition = match spec.edition.unwrap_or(Edition::Standard) {
+        Edition::Standard => "standard",
+        Edition::Edge => "edge",
+        Edition::Maker => "maker",
+        Edition::Cloud => {
+            if version_line == Some(VersionLine::V8_1) {
+                problems.push(
+                    Problem::new(
+                        "spec.edition",
+                        "the cloud edition exists from Ignition 8.3 on",
+                    )
+                    .current("cloud")
+                    .proposed("standard"),
+                );
+            }
+            "cloud"
+        }
+    };
+
+    let timezone = spec
+        .timezone
+        .clone()
+        .unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned());
+    let timezone_ok = !timezone.is_empty()
+        && timezone.len() <= 64
+        && !timezone.starts_with('/')
+        && !timezone.contains("..")
+        && timezone
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+    if !timezone_ok {
+        problems.push(
+            Problem::new(
+                "spec.timezone",
+                format!(
+                    "{timezone:?} is not an IANA time zone name such as America/Chicago or UTC"
+                ),
+            )
+            .current(&timezone)
+            .proposed(DEFAULT_TIMEZONE),
+        );
+    }
+
+    let image_spec = spec.image.clone().unwrap_or(Image {
+        repository: None,
+        digest: None,
+        pull_policy: None,
+        pull_secrets: None,
+    });
+    let image = resolve_image(&image_spec, &spec.version, &mut problems);
+    let pull_secrets = image_spec.pull_secrets.clone().unwrap_or_default();
+    for (index, secret) in pull_secrets.iter().enumerate() {
+        check_dns_subdomain(
+            &format!("spec.image.pullSecrets[{index}]"),
+            secret,
+            &mut problems,
+        );
+    }
+
+    let admin_username = spec
+        .admin_username
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ADMIN_USERNAME.to_owned());
+    let username_ok = !admin_username.is_empty()
+        && admin_username.len() <= 64
+        && admin_username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !username_ok {
+        problems.push(
+            Problem::new(
+                "spec.adminUsername",
+                "must be 1 to 64 letters, digits, '.', '_' or '-'",
+            )
+            .current(&admin_username)
+            .proposed(DEFAULT_ADMIN_USERNAME),
+        );
+    }
+    check_dns_subdomain(
+        "spec.adminPasswordSecret",
+        &spec.admin_password_secret,
+        &mut problems,
+    );
+    if let Some(license) = &spec.license {
+        check_dns_subdomain("spec.license.secret", &license.secret, &mut problems);
+    }
+
+    let modules = spec.modules.clone().unwrap_or_default();
+    for (index, module) in modules.iter().enumerate() {
+        let ok = !module.is_empty()
+            && module
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            problems.push(
+                Problem::new(
+                    format!("spec.modules[{index}]"),
+                    format!("{module:?} is not a module identifier such as perspective or tag-historian (lowercase letters, digits, '-')"),
+                )
+                .current(module),
+            );
+        }
+    }
+
+    if let Some(mode) = &spec.deployment_mode {
+        if version_line == Some(VersionLine::V8_1) {
+            problems.push(
+                Problem::new(
+                    "spec.deploymentMode",
+                    "deployment modes exist from Ignition 8.3 on",
+                )
+                .current(mode),
+            );
+        }
+        let ok = !mode.is_empty()
+            && mode.len() <= 63
+            && mode
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+        if !ok {
+            problems.push(
+                Problem::new(
+                    "spec.deploymentMode",
+                    "must be 1 to 63 letters, digits, '_' or '-'",
+                )
+                .current(mode),
+            );
+        }
+    }
+
+    let ingress = spec
+        .ingress
+        .as_ref()
+        .map(|ingress| resolve_ingress(ingress, &mut problems));
+    let gateway_network = resolve_gateway_network(
+        spec.gateway_network.clone().unwrap_or_default(),
+        &mut problems,
+    );
+    let redundancy = spec.redundancy.clone().unwrap_or_default();
+    let redundancy = RedundancySettings {
+        standby_activity_level: match redundancy
+            .standby_activity_level
+            .unwrap_or(StandbyActivityLevel::Warm)
+        {
+            StandbyActivityLevel::Cold => "Cold",
+            StandbyActivityLevel::Warm => "Warm",
+            StandbyActivityLevel::Hot => "Hot",
+        },
+        master_recovery_mode: match redundancy
+            .master_recovery_mode
+            .unwrap_or(MasterRecoveryMode::Automatic)
+        {
+            MasterRecoveryMode::Automatic => "Automatic",
+            MasterRecoveryMode::Manual => "Manual",
+        },
+    };
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Site {
+        name: cluster.metadata.name.clone(),
+        namespace: cluster.metadata.namespace.clone(),
+        architecture: spec.architecture,
+        version: spec.version.clone(),
+        // Checked above: a missing line is a problem, and problems return early.
+        version_line: version_line.unwrap_or(VersionLine::V8_3),
+        edition,
+        timezone,
+        image,
+        pull_policy: match image_spec.pull_policy.unwrap_or(PullPolicy::IfNotPresent) {
+            PullPolicy::Always => "Always",
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Never => "Never",
+        },
+        pull_secrets,
+        admin_username,
+        admin_password_secret: spec.admin_password_secret.clone(),
+        license_secret: spec.license.as_ref().map(|license| license.secret.clone()),
+        modules,
+        deployment_mode: spec.deployment_mode.clone(),
+        tiers,
+        ingress,
+        gateway_network,
+        redundancy,
+    })
+}
+
+fn check_version(version: &str, problems: &mut Vec<Problem>) -> Option<VersionLine> {
+    let parts: Vec<&str> = version.split('.').collect();
+    let numeric = |part: &str| {
+        !part.is_empty() && part.len() <= 4 && part.chars().all(|c| c.is_ascii_digit())
+    };
+    let line = match parts.as_slice() {
+        ["8", "1", patch] if numeric(patch) => Some(VersionLine::V8_1),
+        ["8", "3", patch] if numeric(patch) => Some(VersionLine::V8_3),
+        _ => None,
+    };
+    if line.is_none() {
+        let message = if version.eq_ignore_ascii_case("latest") {
+            "\"latest\" is not allowed: pin an exact release such as 8.3.3 (a moving tag redeploys the plant without a commit, and 8.1 and 8.3 need different settings)".to_owned()
+        } else if parts.len() == 3 && parts[0] == "8" && parts.iter().all(|part| numeric(part)) {
+            format!("{version:?} is not supported: the 8.1.x and 8.3.x lines are")
+        } else {
+            format!("{version:?} is not an exact Ignition release: write major.minor.patch, such as 8.3.3 or 8.1.48")
+        };
+        problems.push(
+            Problem::new("spec.version", message)
+                .current(version)
+                .proposed("8.3.3"),
+        );
+    }
+    line
+}
+
+fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
+    match spec.architecture {
+        Architecture::Failover => {
+            for (field, value) in [
+                ("backend", spec.backend.is_some()),
+                ("frontend", spec.frontend.is_some()),
+            ] {
+                if value {
+                    problems.push(Problem::new(
+                        format!("spec.{field}"),
+                        "is for architecture scaleout: a failover spec gives its master/backup pair under spec.gateway",
+                    ));
+                }
+            }
+            let gateway = spec.gateway.clone().unwrap_or_default();
+            if let Some(replicas) = gateway.replicas.filter(|replicas| *replicas != 2) {
+                problems.push(
+                    Problem::new("spec.gateway.replicas", "a failover pair is exactly 2 gateways (master and backup); use architecture scaleout for more")
+                        .current(replicas.to_string())
+                        .proposed("2"),
+                );
+            }
+            vec![redundant_tier(
+                TierKind::Gateway,
+                &gateway,
+                2,
+                "spec.gateway",
+                problems,
+            )]
+        }
+        Architecture::Scaleout => {
+            if spec.gateway.is_some() {
+                problems.push(Problem::new(
+                    "spec.gateway",
+                    "is for architecture failover: a scaleout spec gives spec.backend and spec.frontend",
+                ));
+            }
+            let backend = spec.backend.clone().unwrap_or_default();
+            let backend_replicas = backend.replicas.unwrap_or(2);
+            let frontend = spec.frontend.clone().unwrap_or_default();
+            let resources = frontend.resources.clone().unwrap_or_default();
+            vec![
+                redundant_tier(
+                    TierKind::Backend,
+                    &backend,
+                    backend_replicas,
+                    "spec.backend",
+                    problems,
+                ),
+                Tier {
+                    kind: TierKind::Frontend,
+                    replicas: frontend.replicas.unwrap_or(DEFAULT_FRONTEND_REPLICAS),
+                    cpu: check_cpu(
+                        "spec.frontend.resources.cpu",
+                        resources.cpu.as_ref(),
+                        "1",
+                        problems,
+                    ),
+                    memory: check_memory(
+                        "spec.frontend.resources.memory",
+                        resources.memory.as_ref(),
+                        "2Gi",
+                        problems,
+                    ),
+                    storage: None,
+                },
+            ]
+        }
+    }
+}
+
+fn redundant_tier(
+    kind: TierKind,
+    tier: &RedundantTier,
+    replicas: u32,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> Tier {
+    let resources = tier.resources.clone().unwrap_or_default();
+    let storage = tier.storage.clone().unwrap_or_default();
+    if let Some(class) = &storage.storage_class_name {
+        check_dns_subdomain(&format!("{path}.storage.storageClassName"), class, problems);
+    }
+    Tier {
+        kind,
+        replicas,
+        cpu: check_cpu(
+            &format!("{path}.resources.cpu"),
+            resources.cpu.as_ref(),
+            "2",
+            problems,
+        ),
+        memory: check_memory(
+            &format!("{path}.resources.memory"),
+            resources.memory.as_ref(),
+            "4Gi",
+            problems,
+        ),
+        storage: Some(VolumeSettings {
+            size: check_storage(
+                &format!("{path}.storage.size"),
+                storage.size.as_ref(),
+                problems,
+            ),
+            storage_class_name: storage.storage_class_name,
+        }),
+    }
+}
+
+/// Parses a quantity, reporting a malformed one; returns `None` when it is missing or malformed.
+fn quantity(path: &str, text: &QuantityText, problems: &mut Vec<Problem>) -> Option<Quantity> {
+    Quantity::parse(&text.0)
+        .map_err(|message| problems.push(Problem::new(path, message).current(&text.0)))
+        .ok()
+}
+
+fn check_cpu(
+    path: &str,
+    text: Option<&QuantityText>,
+    default: &str,
+    problems: &mut Vec<Problem>,
+) -> String {
+    let Some(text) = text else {
+        return default.to_owned();
+    };
+    let Some(cpu) = quantity(path, text, problems) else {
+        return default.to_owned();
+    };
+    if !cpu.is_positive() || cpu.units() >= 256 {
+        problems.push(
+            Problem::new(path, "must be more than 0 and less than 256 cores")
+                .current(&text.0)
+                .proposed(default),
+        );
+    } else if cpu.canonical().ends_with(['n', 'u']) {
+        problems.push(
+            Problem::new(path, "is finer than Kubernetes schedules CPU (1m)")
+                .current(&text.0)
+                .proposed(default),
+        );
+    }
+    cpu.canonical()
+}
+
+fn check_memory(
+    path: &str,
+    text: Option<&QuantityText>,
+    default: &str,
+    problems: &mut Vec<Problem>,
+) -> String {
+    check_bytes(
+        path,
+        text,
+        default,
+        (1 << 30, "1Gi", "Ignition's JVM needs at least 1Gi"),
+        (1 << 40, "1Ti"),
+        problems,
+    )
+}
+
+fn check_storage(path: &str, text: Option<&QuantityText>, problems: &mut Vec<Problem>) -> String {
+    let minimum = (
+        1 << 30,
+        "1Gi",
+        "a gateway's data directory needs at least 1Gi",
+    );
+    check_bytes(
+        path,
+        text,
+        DEFAULT_STORAGE_SIZE,
+        minimum,
+        (64 << 40, "64Ti"),
+        problems,
+    )
+}
+
+fn check_bytes(
+    path: &str,
+    text: Option<&QuantityText>,
+    default: &str,
+    (minimum, minimum_text, why): (i128, &str, &str),
+    (maximum, maximum_text): (i128, &str),
+    problems: &mut Vec<Problem>,
+) -> String {
+    let Some(text) = text else {
+        return default.to_owned();
+    };
+    let Some(bytes) = quantity(path, text, problems) else {
+        return default.to_owned();
+    };
+    if !bytes.is_whole() {
+        problems.push(
+            Problem::new(path, "must be a whole number of bytes, such as 4Gi")
+                .current(&text.0)
+                .proposed(default),
+        );
+    } else if bytes.units() < minimum {
+        problems.push(
+            Problem::new(path, format!("must be at least {minimum_text}: {why}"))
+                .current(&text.0)
+                .proposed(default),
+        );
+    } else if bytes.units() > maximum {
+        problems.push(
+            Problem::new(path, format!("must be at most {maximum_text}"))
+                .current(&text.0)
+                .proposed(default),
+        );
+    }
+    bytes.canonical()
+}
+
+fn check_site_name(name: &str, tiers: &[Tier], problems: &mut Vec<Problem>) {
+    let path = "metadata.name";
+    let is_dns_1035 =
+        name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && is_dns_label(name);
+    if !is_dns_1035 {
+        problems.push(Problem::new(
+            path,
+            format!("{name:?} must be a DNS label that starts with a letter: lowercase letters, digits and '-', such as plant-a"),
+        ).current(name));
+        return;
+    }
+    // Each tier's StatefulSet is `<name>-<component>`; its revision label and Services add suffixes.
+    let longest_component = tiers
+        .iter()
+        .map(|tier| tier.kind.component().len() + 1)
+        .max()
+        .unwrap_or(0);
+    let limit = (DNS_LABEL_MAX - REVISION_SUFFIX - longest_component)
+        .min(DNS_LABEL_MAX - longest_component - LONGEST_SERVICE_SUFFIX.len());
+    if name.len() > limit {
+        problems.push(
+            Problem::new(
+                path,
+                format!(
+                    "{name:?} is {} characters; at most {limit} fit, since the StatefulSet {name}-{} and its revision label \
+                     (name plus an 11-character hash) must stay within 63",
+                    name.len(),
+                    tiers.iter().max_by_key(|tier| tier.kind.component().len()).map_or("", |tier| tier.kind.component())
+                ),
+            )
+            .current(name)
+            .proposed(name[..limit].trim_end_matches('-')),
+        );
+    }
+}
+
+fn resolve_image(image: &Image, version: &str, problems: &mut Vec<Problem>) -> String {
+    let repository = image
+        .repository
+        .clone()
+        .unwrap_or_else(|| DEFAULT_REPOSITORY.to_owned());
+    let last_segment = repository.rsplit('/').next().unwrap_or_default();
+    let repository_ok = !repository.is_empty()
+        && !last_segment.contains(':')
+        && !repository.contains('@')
+        && repository
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "./_-:".contains(c))
+        && repository
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    if !repository_ok {
+        problems.push(
+            Problem::new("spec.image.repository", "must be an image repository without tag or digest, such as inductiveautomation/ignition")
+                .current(&repository)
+                .proposed(DEFAULT_REPOSITORY),
+        );
+    }
+    let mut reference = format!("{repository}:{version}");
+    if let Some(digest) = &image.digest {
+        let ok = digest.strip_prefix("sha256:").is_some_and(|hex| {
+            hex.len() == 64
+                && hex
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        });
+        if !ok {
+            problems.push(
+                Problem::new(
+                    "spec.image.digest",
+                    "must be sha256: followed by 64 lowercase hex digits",
+                )
+                .current(digest),
+            );
+        }
+        reference.push('@');
+        reference.push_str(digest);
+    }
+    reference
+}
+
+fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSettings {
+    let host = ingress.host.strip_prefix("*.").unwrap_or(&ingress.host);
+    if !is_dns_subdomain(host) {
+        problems.push(
+            Problem::new(
+                "spec.ingress.host",
+                format!(
+                    "{:?} is not a DNS name such as scada.plant-a.example.com",
+                    ingress.host
+                ),
+            )
+            .current(&ingress.host),
+        );
+    }
+    if let Some(class) = &ingress.class_name {
+        check_dns_subdomain("spec.ingress.className", class, problems);
+    }
+    if let Some(secret) = &ingress.tls_secret {
+        check_dns_subdomain("spec.ingress.tlsSecret", secret, problems);
+    }
+    let annotations: Vec<(String, String)> = ingress
+        .annotations
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for (key, _) in &annotations {
+        let name = key.rsplit('/').next().unwrap_or_default();
+        let prefix_ok = key
+            .split_once('/')
+            .is_none_or(|(prefix, _)| is_dns_subdomain(prefix));
+        let name_ok = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !(prefix_ok && name_ok) {
+            problems.push(Problem::new(
+                super::schema_check::join("spec.ingress.annotations", key),
+                "is not a valid annotation key (an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.')",
+            ));
+        }
+    }
+    IngressSettings {
+        host: ingress.host.clone(),
+        class_name: ingress.class_name.clone(),
+        tls_secret: ingress.tls_secret.clone(),
+        annotations,
+    }
+}
+
+fn resolve_gateway_network(
+    network: GatewayNetwork,
+    problems: &mut Vec<Problem>,
+) -> GatewayNetworkSettings {
+    let policy = network
+        .security_policy
+        .unwrap_or(SecurityPolicy::ApprovedOnly);
+    let whitelist = network.whitelist.unwrap_or_default();
+    match (policy, whitelist.is_empty()) {
+        (SecurityPolicy::SpecifiedList, true) => problems.push(Problem::new(
+            "spec.gatewayNetwork.whitelist",
+            "is required with securityPolicy SpecifiedList: list the gateway names allowed to connect",
+        )),
+        (SecurityPolicy::ApprovedOnly | SecurityPolicy::Unrestricted, false) => problems.push(
+            Problem::new("spec.gatewayNetwork.whitelist", "is only read with securityPolicy SpecifiedList").proposed("SpecifiedList"),
+        ),
+        _ => {}
+    }
+    for (index, name) in whitelist.iter().enumerate() {
+        if name.is_empty() || name.contains(',') || name.chars().any(char::is_whitespace) {
+            problems.push(Problem::new(
+                format!("spec.gatewayNetwork.whitelist[{index}]"),
+                "must be a gateway name without spaces or commas",
+            ));
+        }
+    }
+    GatewayNetworkSettings {
+        security_policy: match policy {
+            SecurityPolicy::ApprovedOnly => "ApprovedOnly",
+            SecurityPolicy::Unrestricted => "Unrestricted",
+            SecurityPolicy::SpecifiedList => "SpecifiedList",
+        },
+        require_two_way_auth: network.require_two_way_auth.unwrap_or(false),
+        whitelist,
+    }
+}
+
+/// RFC 1123 label: lowercase letters, digits and '-', starting and ending alphanumeric, at most 63.
+pub fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= DNS_LABEL_MAX
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
+pub fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns_label)
+}
+
+fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
+    if !is_dns_label(name) {
+        problems.push(
+            Problem::new(
+                path,
+                format!(
+                    "{name:?} is not a DNS label (lowercase letters, digits and '-', at most 63)"
+                ),
+            )
+            .current(name),
+        );
+    }
+}
+
+fn check_dns_subdomain(path: &str, name: &str, problems: &mut Vec<Problem>) {
+    if !is_dns_subdomain(name) {
+        problems.push(
+            Problem::new(path, format!("{name:?} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')")).current(name),
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! The `IgnitionCluster` spec as users write it.
+//!
+//! These types are the single source of truth for the spec: the JSON Schema that validates input
+//! (and that `ignition-krm schema` prints) is derived from them.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The spec's apiVersion and kind.
+pub const API_VERSION: &str = "ignition.krm.dev/v1alpha1";
+pub const KIND: &str = "IgnitionCluster";
+
+/// One Ignition site: the function config of the KRM function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IgnitionCluster {
+    /// Always `ignition.krm.dev/v1alpha1`.
+    pub api_version: String,
+    /// Always `IgnitionCluster`.
+    pub kind: String,
+    pub metadata: ClusterMetadata,
+    pub spec: Spec,
+}
+
+/// The spec's own metadata. Labels and annotations are those of the spec object (kustomize and kpt put
+/// their bookkeeping here); they are not copied onto generated objects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterMetadata {
+    /// The site name: prefix of every generated object's name (a DNS label starting with a letter).
+    pub name: String,
+    /// The namespace of every generated object; left out to let kustomize's `namespace:` set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// What to deploy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Spec {
+    /// `failover` (a master/backup pair) or `scaleout` (a backend pair plus N frontends).
+    pub architecture: Architecture,
+    /// The Ignition image tag, an exact release: 8.1.x or 8.3.x.
+    pub version: String,
+    /// `standard` (default), `edge`, `maker`, or `cloud` (8.3 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edition: Option<Edition>,
+    /// The gateways' time zone (`TZ`), an IANA name such as `America/Chicago`. Default `UTC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Where the image comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    /// The gateway admin user created at commissioning. Default `admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_username: Option<String>,
+    /// An existing Secret with the key `password`: the admin password, mounted as a file.
+    pub admin_password_secret: String,
+    /// Leased activation: an existing Secret with the keys `licenseKey` and `activationToken`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<License>,
+    /// Modules to enable (`GATEWAY_MODULES_ENABLED`), such as `perspective` or `tag-historian`. Default: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modules: Option<Vec<String>>,
+    /// 8.3 only: the deployment mode (`-Dignition.config.mode`), the same on every node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_mode: Option<String>,
+    /// failover only: the master/backup pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<RedundantTier>,
+    /// scaleout only: the backend (devices, history), a redundant pair by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<RedundantTier>,
+    /// scaleout only: the frontends that take user sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontend: Option<FrontendTier>,
+    /// The user-facing Ingress; none when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Ingress>,
+    /// Gateway Network security.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_network: Option<GatewayNetwork>,
+    /// Redundancy settings of the master/backup pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redundancy: Option<Redundancy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    Failover,
+    Scaleout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Edition {
+    Standard,
+    Edge,
+    Maker,
+    Cloud,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Image {
+    /// The image repository, without tag. Default `inductiveautomation/ignition`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Pins the image by digest (`sha256:` and 64 hex digits) in addition to the version tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// `IfNotPresent` (default), `Always` or `Never`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
+    /// Names of existing `kubernetes.io/dockerconfigjson` Secrets for a private registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secrets: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct License {
+    /// An existing Secret with the keys `licenseKey` and `activationToken`.
+    pub secret: String,
+}
+
+/// A tier of gateways with a data volume: the failover pair or the scaleout backend.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedundantTier {
+    /// scaleout backend only: 2 (a master/backup pair, default) or 1 (a single independent gateway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 2))]
+    pub replicas: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
+}
+
+/// The scaleout frontends.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FrontendTier {
+    /// How many frontend gateways (each needs its own licence). Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub replicas: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// CPU and memory of each gateway, used as both request and limit (Guaranteed QoS: the JVM sizes its
+/// heap from the memory limit).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resources {
+    /// A CPU quantity such as `2` or `1500m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<QuantityText>,
+    /// A memory quantity such as `4Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<QuantityText>,
+}
+
+/// The data volume of each gateway.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Storage {
+    /// The volume size, such as `20Gi`. Default `10Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<QuantityText>,
+    /// The StorageClass; the cluster default when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Ingress {
+    /// The public host name users open.
+    pub host: String,
+    /// The IngressClass, such as `nginx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    /// An existing TLS Secret for the host; plain HTTP when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_secret: Option<String>,
+    /// Extra annotations on the Ingress (for example cert-manager's `cert-manager.io/cluster-issuer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayNetwork {
+    /// `ApprovedOnly` (default), `Unrestricted` or `SpecifiedList`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_policy: Option<SecurityPolicy>,
+    /// Require certificates on both ends. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_two_way_auth: Option<bool>,
+    /// With `SpecifiedList`: the gateway system names allowed to connect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitelist: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SecurityPolicy {
+    ApprovedOnly,
+    Unrestricted,
+    SpecifiedList,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Redundancy {
+    /// What the backup runs while the master is active: `Cold`, `Warm` (default) or `Hot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby_activity_level: Option<StandbyActivityLevel>,
+    /// Whether the master takes over again when it comes back: `Automatic` (default) or `Manual`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_recovery_mode: Option<MasterRecoveryMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum StandbyActivityLevel {
+    Cold,
+    Warm,
+    Hot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum MasterRecoveryMode {
+    Automatic,
+    Manual,
+}
+
+/// A Kubernetes quantity as the user wrote it: YAML reads `cpu: 2` as a number, so numbers are
+/// accepted too and kept as their text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuantityText(pub String);
+
+impl JsonSchema for QuantityText {
+    fn schema_name() -> Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["string", "number"],
+            "description": "A Kubernetes quantity, such as 2, 1500m or 4Gi."
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for QuantityText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Integer(i64),
+            Float(f64),
+        }
+        Ok(QuantityText(match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => text,
+            Raw::Integer(number) => number.to_string(),
+            Raw::Float(number) => number.to_string(),
+        }))
+    }
+}

@@ -1,0 +1,292 @@
+//! A YAML emitter for `serde_norway::Value` that every Kubernetes tool reads back the same.
+//!
+//! serde_norway writes YAML 1.2, where `Y`, `yes`, `on` and `0755` are plain strings; kubectl and
+//! Argo CD read YAML 1.1 (sigs.k8s.io/yaml), where they are a boolean and a number, so a ConfigMap
+//! with `ACCEPT_IGNITION_EULA: Y` would be refused. This emitter quotes every string that either
+//! version could read as anything but a string, writes block style with the compact sequences
+//! kyaml writes, multi-line strings as literal blocks, and nothing that depends on the platform.
+
+use serde_norway::{Mapping, Value};
+
+/// Writes one value as a YAML document body (no `---`), ending with a newline.
+pub fn to_string(value: &Value) -> String {
+    let mut out = String::new();
+    write_document(&mut out, value);
+    out
+}
+
+/// Appends one value as a YAML document body.
+pub fn write_document(out: &mut String, value: &Value) {
+    match value {
+        Value::Mapping(mapping) if !mapping.is_empty() => write_mapping(out, mapping, 0, false),
+        Value::Sequence(sequence) if !sequence.is_empty() => {
+            write_sequence(out, sequence, 0, false)
+        }
+        scalar => {
+            write_inline(out, scalar, 0);
+            out.push('\n');
+        }
+    }
+}
+
+/// Appends `- value` entries of a sequence at column `indent`.
+pub fn write_sequence(out: &mut String, sequence: &[Value], indent: usize, first_inline: bool) {
+    for (index, item) in sequence.iter().enumerate() {
+        if index > 0 || !first_inline {
+            pad(out, indent);
+        }
+        out.push('-');
+        write_nested(out, item, indent + 2, true);
+    }
+}
+
+fn write_mapping(out: &mut String, mapping: &Mapping, indent: usize, first_inline: bool) {
+    for (index, (key, value)) in mapping.iter().enumerate() {
+        if index > 0 || !first_inline {
+            pad(out, indent);
+        }
+        write_inline(out, key, indent);
+        out.push(':');
+        match value {
+            // kyaml's compact style: a sequence under a key starts at the key's column.
+            Value::Sequence(sequence) if !sequence.is_empty() => {
+                out.push('\n');
+                write_sequence(out, sequence, indent, false);
+            }
+            _ => write_nested(out, value, indent + 2, false),
+        }
+    }
+}
+
+/// Writes what follows `key:` or `-`: a collection on the next lines (or on the same line after a
+/// dash), a scalar after a space.
+fn write_nested(out: &mut String, value: &Value, indent: usize, after_dash: bool) {
+    match value {
+        Value::Mapping(mapping) if !mapping.is_empty() => {
+            if after_dash {
+                out.push(' ');
+                write_mapping(out, mapping, indent, true);
+            } else {
+                out.push('\n');
+                write_mapping(out, mapping, indent, false);
+            }
+        }
+        Value::Sequence(sequence) if !sequence.is_empty() => {
+            out.push(' ');
+            write_sequence(out, sequence, indent, true);
+        }
+        Value::Tagged(tagged) if is_collection(&tagged.value) => {
+            out.push(' ');
+            out.push_str(&tagged.tag.to_string());
+            out.push('\n');
+            match &tagged.value {
+                Value::Mapping(mapping) => write_mapping(out, mapping, indent, false),
+                Value::Sequence(sequence) => write_sequence(out, sequence, indent, false),
+                _ => {}
+            }
+        }
+        scalar => {
+            out.push(' ');
+            write_inline(out, scalar, indent);
+            out.push('\n');
+        }
+    }
+}
+
+fn is_collection(value: &Value) -> bool {
+    matches!(value, Value::Mapping(m) if !m.is_empty())
+        || matches!(value, Value::Sequence(s) if !s.is_empty())
+}
+
+/// Writes a scalar or an empty collection on the current line; literal blocks continue below at
+/// `indent`.
+fn write_inline(out: &mut String, value: &Value, indent: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(number) => out.push_str(&number.to_string()),
+        Value::String(text) => write_string(out, text, indent),
+        Value::Mapping(_) => out.push_str("{}"),
+        Value::Sequence(_) => out.push_str("[]"),
+        Value::Tagged(tagged) => {
+            out.push_str(&tagged.tag.to_string());
+            out.push(' ');
+            write_inline(out, &tagged.value, indent);
+        }
+    }
+}
+
+fn write_string(out: &mut String, text: &str, indent: usize) {
+    if is_plain_safe(text) {
+        out.push_str(text);
+    } else if fits_literal_block(text) {
+        write_literal_block(out, text, indent);
+    } else {
+        write_double_quoted(out, text);
+    }
+}
+
+fn pad(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
+/// Whether a string can be written without quotes and read back as the same string by YAML 1.1
+/// and 1.2 parsers alike.
+fn is_plain_safe(text: &str) -> bool {
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    // Only ASCII letters, digits, spaces and punctuation that has no meaning inside a plain scalar.
+    let characters_ok = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-=:$()+@%^?<>;~ ".contains(c));
+    let starts_ok = first.is_ascii_alphanumeric() || "/._$(".contains(first);
+    characters_ok
+        && starts_ok
+        && !text.contains(": ")
+        && !text.ends_with([':', ' '])
+        && !might_be_read_as_non_string(text)
+}
+
+/// Scalars that YAML 1.1 or 1.2 resolve to null, a boolean, a number or a timestamp.
+fn might_be_read_as_non_string(text: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y",
+        "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+        ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN", "<<", "=",
+    ];
+    if KEYWORDS.contains(&text) {
+        return true;
+    }
+    // Anything that starts like a number and has only characters numbers, dates and times use
+    // (hex, octal, binary, exponents, sexagesimal, `_` separators) is quoted, `8.3.3` included.
+    let first = text.as_bytes()[0];
+    let numeric_start = first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.');
+    numeric_start
+        && text.chars().all(|c| {
+            c.is_ascii_hexdigit() || "xXoObB_.:+-eE".contains(c) || c == 'T' || c == 'Z' || c == ' '
+        })
+}
+
+/// A literal block keeps a script readable. It cannot hold carriage returns, other control
+/// characters, a first line starting with a space (that needs an indentation indicator) or more
+/// than one trailing newline (that needs `|+`).
+fn fits_literal_block(text: &str) -> bool {
+    text.contains('\n')
+        && !text.starts_with([' ', '\n'])
+        && !text.ends_with("\n\n")
+        && text
+            .chars()
+            .all(|c| c == '\n' || c == '\t' || !is_special(c))
+        && text.lines().all(|line| !line.ends_with([' ', '\t']))
+}
+
+fn write_literal_block(out: &mut String, text: &str, indent: usize) {
+    out.push_str(if text.ends_with('\n') { "|" } else { "|-" });
+    for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            pad(out, indent);
+            out.push_str(line);
+        }
+    }
+}
+
+/// Characters that must be escaped in a double-quoted scalar: controls, and the Unicode line
+/// breaks and byte-order mark that YAML treats specially.
+fn is_special(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
+
+fn write_double_quoted(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if is_special(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(value: &Value) -> Value {
+        serde_norway::from_str(&to_string(value)).unwrap()
+    }
+
+    #[test]
+    fn strings_that_yaml_1_1_reads_otherwise_are_quoted() {
+        for text in [
+            "Y",
+            "n",
+            "yes",
+            "off",
+            "8.3.3",
+            "2",
+            "0755",
+            "1:30",
+            "1e3",
+            "2001-12-14",
+            "null",
+            "~",
+            "",
+            "-n",
+            " x",
+            "a: b",
+        ] {
+            let emitted = to_string(&Value::String(text.to_owned()));
+            assert!(
+                emitted.starts_with('"'),
+                "{text:?} must be quoted, got {emitted}"
+            );
+        }
+        for text in [
+            "4Gi",
+            "500m",
+            "inductiveautomation/ignition:8.3.3",
+            "wrapper.logfile=/dev/stdout",
+            "$(POD_NAME)",
+        ] {
+            assert_eq!(
+                to_string(&Value::String(text.to_owned())),
+                format!("{text}\n")
+            );
+        }
+    }
+
+    #[test]
+    fn every_value_reads_back_the_same() {
+        let text = "a: 1\nb: [x, {c: d, e: []}, {}]\nc: \"line one\\nline two\\n\"\nd: \"tab\\there \\u0001 \\u2028 é\"\ne: -1.5\nf: null\ng: [[1, 2], [3]]\nh: \"trailing  \\n\"\ni: \"x\\n\\n\"\nj: \"no newline\\nat end\"\n";
+        let value: Value = serde_norway::from_str(text).unwrap();
+        assert_eq!(round_trip(&value), value);
+    }
+
+    #[test]
+    fn scripts_become_literal_blocks() {
+        let value: Value =
+            serde_norway::from_str("data:\n  run.sh: \"#!/bin/bash\\necho hi\\n\\nexit 0\\n\"\n")
+                .unwrap();
+        assert_eq!(
+            to_string(&value),
+            "data:\n  run.sh: |\n    #!/bin/bash\n    echo hi\n\n    exit 0\n"
+        );
+    }
+
+    #[test]
+    fn sequences_are_compact_like_kyaml() {
+        let value: Value = serde_norway::from_str("items:\n- name: a\n  ports: [1, 2]\n").unwrap();
+        assert_eq!(
+            to_string(&value),
+            "items:\n- name: a\n  ports:\n  - 1\n  - 2\n"
+        );
+    }
+}
