@@ -51,15 +51,14 @@ pub fn run(cli: Cli) -> u8 {
 
 /// The KRM function: stdin to stdout; exit 1 with the results on stdout and stderr on any error.
 fn krm_function() -> u8 {
-    let outcome =
-        match read_stdin().and_then(|text| krm::read(&text).map_err(|error| error.to_string())) {
-            Ok(list) => function::process(list),
-            Err(message) => Outcome {
-                items: Vec::new(),
-                results: vec![KrmResult::error(message)],
-                generated: 0,
-            },
-        };
+    let outcome = match read_stdin().and_then(|text| krm::read(&text).map_err(|error| error.to_string())) {
+        Ok(list) => function::process(list),
+        Err(message) => Outcome {
+            items: Vec::new(),
+            results: vec![KrmResult::error(message)],
+            generated: 0,
+        },
+    };
     report(&outcome.results);
     let written = emit(&krm::write(&outcome.items, &outcome.results));
     if outcome.has_errors() {
@@ -90,17 +89,14 @@ fn manifests(files: &[PathBuf]) -> u8 {
         return 1;
     }
     let mut objects = outcome.generated_items().to_vec();
-    objects
-        .iter_mut()
-        .for_each(krm::strip_orchestrator_annotations);
+    objects.iter_mut().for_each(krm::strip_orchestrator_annotations);
     emit(&krm::write_documents(&objects))
 }
 
 fn documents(text: &str) -> Result<Vec<Value>, String> {
     let mut documents = Vec::new();
     for document in serde_norway::Deserializer::from_str(text) {
-        let value =
-            Value::deserialize(document).map_err(|error| format!("not valid YAML: {error}"))?;
+        let value = Value::deserialize(document).map_err(|error| format!("not valid YAML: {error}"))?;
         if !value.is_null() {
             documents.push(value);
         }
@@ -112,11 +108,7 @@ fn report(results: &[KrmResult]) {
     let mut stderr = io::stderr().lock();
     for result in results.iter().filter(|result| result.is_error()) {
         // Nothing to do if stderr is gone too.
-        let _ = writeln!(
-            stderr,
-            "ignition-krm: error: {}",
-            function::describe(result)
-        );
+        let _ = writeln!(stderr, "ignition-krm: error: {}", function::describe(result));
     }
 }
 
@@ -152,10 +144,7 @@ fn read_limited(reader: impl Read, what: &str) -> Result<String, String> {
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn emit(text: &str) -> u8 {
     let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Ok(()) => 0,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(error) => {

@@ -65,19 +65,12 @@ pub fn process(list: ResourceList) -> Outcome {
                         config,
                         Problem::new(
                             "metadata.name",
-                            format!(
-                                "another {} is also named {owner}: names must be unique",
-                                spec::KIND
-                            ),
+                            format!("another {} is also named {owner}: names must be unique", spec::KIND),
                         ),
                     ));
                 }
             }
-            Err(problems) => results.extend(
-                problems
-                    .into_iter()
-                    .map(|problem| problem_result(config, problem)),
-            ),
+            Err(problems) => results.extend(problems.into_iter().map(|problem| problem_result(config, problem))),
         }
     }
     if !results.is_empty() {
@@ -88,9 +81,7 @@ pub fn process(list: ResourceList) -> Outcome {
     let mut items: Vec<Value> = list
         .items
         .into_iter()
-        .filter(|item| {
-            !krm::annotation(item, OWNER_ANNOTATION).is_some_and(|owner| owners.contains(owner))
-        })
+        .filter(|item| !krm::annotation(item, OWNER_ANNOTATION).is_some_and(|owner| owners.contains(owner)))
         .collect();
     let conflicts = conflicting_identities(&items, &generated);
     if !conflicts.is_empty() {
@@ -147,8 +138,8 @@ fn identity(object: &Value) -> String {
 fn problem_result(config: &Value, problem: Problem) -> KrmResult {
     let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
     let metadata = config.get("metadata");
-    let file_path = krm::annotation(config, krm::PATH_ANNOTATION)
-        .or_else(|| krm::annotation(config, krm::LEGACY_PATH_ANNOTATION));
+    let file_path =
+        krm::annotation(config, krm::PATH_ANNOTATION).or_else(|| krm::annotation(config, krm::LEGACY_PATH_ANNOTATION));
     let file_index = krm::annotation(config, krm::INDEX_ANNOTATION)
         .or_else(|| krm::annotation(config, krm::LEGACY_INDEX_ANNOTATION))
         .and_then(|index| index.parse().ok());
@@ -183,10 +174,7 @@ pub fn describe(result: &KrmResult) -> String {
             .as_deref()
             .map(|ns| format!("{ns}/"))
             .unwrap_or_default();
-        line.push_str(&format!(
-            "{} {namespace}{}: ",
-            reference.kind, reference.name
-        ));
+        line.push_str(&format!("{} {namespace}{}: ", reference.kind, reference.name));
     }
     if let Some(field) = &result.field {
         line.push_str(&format!("{}: ", field.path));

@@ -68,10 +68,7 @@ pub fn read(input: &str) -> Result<ResourceList, ReadError> {
         });
     };
     let kind = root.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let api_version = root
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let api_version = root.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
     match kind {
         "ResourceList" if ACCEPTED_API_VERSIONS.contains(&api_version) => {}
         "ResourceList" => {
@@ -96,23 +93,14 @@ pub fn read(input: &str) -> Result<ResourceList, ReadError> {
             })
         }
     };
-    if let Some((index, item)) = items
-        .iter()
-        .enumerate()
-        .find(|(_, item)| !item.is_mapping())
-    {
+    if let Some((index, item)) = items.iter().enumerate().find(|(_, item)| !item.is_mapping()) {
         return Err(ReadError::ItemNotAMapping {
             index,
             found: type_name(item),
         });
     }
-    let function_config = root
-        .remove("functionConfig")
-        .filter(|config| !config.is_null());
-    Ok(ResourceList {
-        items,
-        function_config,
-    })
+    let function_config = root.remove("functionConfig").filter(|config| !config.is_null());
+    Ok(ResourceList { items, function_config })
 }
 
 /// How bad a result is. Always written out: a missing severity means error.

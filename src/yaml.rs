@@ -19,9 +19,7 @@ pub fn to_string(value: &Value) -> String {
 pub fn write_document(out: &mut String, value: &Value) {
     match value {
         Value::Mapping(mapping) if !mapping.is_empty() => write_mapping(out, mapping, 0, false),
-        Value::Sequence(sequence) if !sequence.is_empty() => {
-            write_sequence(out, sequence, 0, false)
-        }
+        Value::Sequence(sequence) if !sequence.is_empty() => write_sequence(out, sequence, 0, false),
         scalar => {
             write_inline(out, scalar, 0);
             out.push('\n');
@@ -94,8 +92,7 @@ fn write_nested(out: &mut String, value: &Value, indent: usize, after_dash: bool
 }
 
 fn is_collection(value: &Value) -> bool {
-    matches!(value, Value::Mapping(m) if !m.is_empty())
-        || matches!(value, Value::Sequence(s) if !s.is_empty())
+    matches!(value, Value::Mapping(m) if !m.is_empty()) || matches!(value, Value::Sequence(s) if !s.is_empty())
 }
 
 /// Writes a scalar or an empty collection on the current line; literal blocks continue below at
@@ -152,9 +149,9 @@ fn is_plain_safe(text: &str) -> bool {
 /// Scalars that YAML 1.1 or 1.2 resolve to null, a boolean, a number or a timestamp.
 fn might_be_read_as_non_string(text: &str) -> bool {
     const KEYWORDS: &[&str] = &[
-        "null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y",
-        "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
-        ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN", "<<", "=",
+        "null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES",
+        "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", ".nan", ".NaN",
+        ".NAN", "<<", "=",
     ];
     if KEYWORDS.contains(&text) {
         return true;
@@ -164,9 +161,9 @@ fn might_be_read_as_non_string(text: &str) -> bool {
     let first = text.as_bytes()[0];
     let numeric_start = first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.');
     numeric_start
-        && text.chars().all(|c| {
-            c.is_ascii_hexdigit() || "xXoObB_.:+-eE".contains(c) || c == 'T' || c == 'Z' || c == ' '
-        })
+        && text
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || "xXoObB_.:+-eE".contains(c) || c == 'T' || c == 'Z' || c == ' ')
 }
 
 /// A literal block keeps a script readable. It cannot hold carriage returns, other control
@@ -176,9 +173,7 @@ fn fits_literal_block(text: &str) -> bool {
     text.contains('\n')
         && !text.starts_with([' ', '\n'])
         && !text.ends_with("\n\n")
-        && text
-            .chars()
-            .all(|c| c == '\n' || c == '\t' || !is_special(c))
+        && text.chars().all(|c| c == '\n' || c == '\t' || !is_special(c))
         && text.lines().all(|line| !line.ends_with([' ', '\t']))
 }
 
@@ -244,10 +239,7 @@ mod tests {
             "a: b",
         ] {
             let emitted = to_string(&Value::String(text.to_owned()));
-            assert!(
-                emitted.starts_with('"'),
-                "{text:?} must be quoted, got {emitted}"
-            );
+            assert!(emitted.starts_with('"'), "{text:?} must be quoted, got {emitted}");
         }
         for text in [
             "4Gi",
@@ -256,10 +248,7 @@ mod tests {
             "wrapper.logfile=/dev/stdout",
             "$(POD_NAME)",
         ] {
-            assert_eq!(
-                to_string(&Value::String(text.to_owned())),
-                format!("{text}\n")
-            );
+            assert_eq!(to_string(&Value::String(text.to_owned())), format!("{text}\n"));
         }
     }
 
@@ -273,8 +262,7 @@ mod tests {
     #[test]
     fn scripts_become_literal_blocks() {
         let value: Value =
-            serde_norway::from_str("data:\n  run.sh: \"#!/bin/bash\\necho hi\\n\\nexit 0\\n\"\n")
-                .unwrap();
+            serde_norway::from_str("data:\n  run.sh: \"#!/bin/bash\\necho hi\\n\\nexit 0\\n\"\n").unwrap();
         assert_eq!(
             to_string(&value),
             "data:\n  run.sh: |\n    #!/bin/bash\n    echo hi\n\n    exit 0\n"
@@ -284,9 +272,6 @@ mod tests {
     #[test]
     fn sequences_are_compact_like_kyaml() {
         let value: Value = serde_norway::from_str("items:\n- name: a\n  ports: [1, 2]\n").unwrap();
-        assert_eq!(
-            to_string(&value),
-            "items:\n- name: a\n  ports:\n  - 1\n  - 2\n"
-        );
+        assert_eq!(to_string(&value), "items:\n- name: a\n  ports:\n  - 1\n  - 2\n");
     }
 }

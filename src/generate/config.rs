@@ -78,10 +78,7 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
         "GATEWAY_NETWORK_REQUIRETWOWAYAUTH",
         network.require_two_way_auth.to_string(),
     );
-    set(
-        "GATEWAY_NETWORK_SECURITYPOLICY",
-        network.security_policy.to_owned(),
-    );
+    set("GATEWAY_NETWORK_SECURITYPOLICY", network.security_policy.to_owned());
     if !network.whitelist.is_empty() {
         set("GATEWAY_NETWORK_WHITELIST", network.whitelist.join(","));
     }
@@ -94,10 +91,7 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
         if let Some(backend) = site.tier(TierKind::Backend) {
             for ordinal in 0..backend.replicas {
                 let prefix = format!("GATEWAY_NETWORK_{ordinal}");
-                set(
-                    &format!("{prefix}_HOST"),
-                    names::pod_host(site, backend, ordinal),
-                );
+                set(&format!("{prefix}_HOST"), names::pod_host(site, backend, ordinal));
                 set(&format!("{prefix}_PORT"), GAN_PORT.to_string());
                 set(&format!("{prefix}_ENABLESSL"), "true".to_owned());
                 set(

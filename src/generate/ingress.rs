@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
-    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
+    IngressTLS, ServiceBackendPort,
 };
 
 use super::{metadata, names};
@@ -16,10 +16,7 @@ use crate::spec::Site;
 const NGINX_ANNOTATIONS: &[(&str, &str)] = &[
     ("nginx.ingress.kubernetes.io/affinity", "cookie"),
     ("nginx.ingress.kubernetes.io/affinity-mode", "persistent"),
-    (
-        "nginx.ingress.kubernetes.io/session-cookie-name",
-        "ignition-route",
-    ),
+    ("nginx.ingress.kubernetes.io/session-cookie-name", "ignition-route"),
     ("nginx.ingress.kubernetes.io/proxy-read-timeout", "3600"),
     ("nginx.ingress.kubernetes.io/proxy-send-timeout", "3600"),
     ("nginx.ingress.kubernetes.io/proxy-body-size", "0"),

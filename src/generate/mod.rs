@@ -40,9 +40,12 @@ pub const LABEL_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
 const APP_NAME: &str = "ignition";
 const MANAGER: &str = "ignition-krm";
 
-/// The identity written into [`OWNER_ANNOTATION`].
+/// The identity written into [`OWNER_ANNOTATION`]: `namespace/name`, or `name` without a namespace.
 pub fn owner_id(namespace: Option<&str>, name: &str) -> String {
-    format!("{}/{name}", namespace.unwrap_or_default())
+    match namespace {
+        Some(namespace) => format!("{namespace}/{name}"),
+        None => name.to_owned(),
+    }
 }
 
 /// Generates every object of a site, in a fixed order.
@@ -99,10 +102,7 @@ impl<'a> Objects<'a> {
 
     fn push<T: Resource + Metadata<Ty = ObjectMeta> + Serialize>(&mut self, mut object: T) {
         let name = object.metadata().name.clone().unwrap_or_default();
-        let annotations = object
-            .metadata_mut()
-            .annotations
-            .get_or_insert_with(BTreeMap::new);
+        let annotations = object.metadata_mut().annotations.get_or_insert_with(BTreeMap::new);
         annotations.insert(
             OWNER_ANNOTATION.to_owned(),
             owner_id(self.site.namespace.as_deref(), &self.site.name),

@@ -56,11 +56,7 @@ pub fn pod(site: &Site, tier: &Tier, ordinal: u32) -> String {
 
 /// A pod's stable DNS name inside the namespace, through the headless Service.
 pub fn pod_host(site: &Site, tier: &Tier, ordinal: u32) -> String {
-    format!(
-        "{}.{}",
-        pod(site, tier, ordinal),
-        headless_service(site, tier)
-    )
+    format!("{}.{}", pod(site, tier, ordinal), headless_service(site, tier))
 }
 
 pub fn ingress(site: &Site) -> String {

@@ -4,20 +4,18 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, ExecAction, KeyToPath,
-    LocalObjectReference, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
-    TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements,
-    WeightedPodAffinityTerm,
+    Affinity, Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, EnvVarSource, ExecAction, KeyToPath, LocalObjectReference, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
+    TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::config::{
-    ACTIVATION_TOKEN_KEY, ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, LICENSE_KEY_KEY,
-    LICENSE_SECRET_DIR, PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
+    ACTIVATION_TOKEN_KEY, ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, LICENSE_KEY_KEY, LICENSE_SECRET_DIR,
+    PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
 };
 use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
 use super::policy::tier_selector;
@@ -81,10 +79,7 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
                         // The API server fills this in; writing it keeps Argo CD's diff closed.
                         volume_mode: Some("Filesystem".to_owned()),
                         resources: Some(VolumeResourceRequirements {
-                            requests: Some(BTreeMap::from([(
-                                "storage".to_owned(),
-                                Quantity(storage.size.clone()),
-                            )])),
+                            requests: Some(BTreeMap::from([("storage".to_owned(), Quantity(storage.size.clone()))])),
                             ..Default::default()
                         }),
                         ..Default::default()
@@ -150,12 +145,10 @@ fn affinity(site: &Site, tier: &Tier) -> Affinity {
         }
     } else {
         PodAntiAffinity {
-            preferred_during_scheduling_ignored_during_execution: Some(vec![
-                WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: term,
-                },
-            ]),
+            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+                weight: 100,
+                pod_affinity_term: term,
+            }]),
             ..Default::default()
         }
     };
@@ -236,10 +229,7 @@ fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
                 "REDUNDANCY_STANDBY_ACTIVITY_LEVEL",
                 site.redundancy.standby_activity_level,
             ),
-            value_env(
-                "REDUNDANCY_MASTER_RECOVERY_MODE",
-                site.redundancy.master_recovery_mode,
-            ),
+            value_env("REDUNDANCY_MASTER_RECOVERY_MODE", site.redundancy.master_recovery_mode),
         ]);
     } else {
         env.push(value_env("REDUNDANCY_MODE", "independent"));
@@ -283,11 +273,7 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
             }),
             ..Default::default()
         },
-        secret_volume(
-            ADMIN_SECRET_VOLUME,
-            &site.admin_password_secret,
-            &[ADMIN_PASSWORD_KEY],
-        ),
+        secret_volume(ADMIN_SECRET_VOLUME, &site.admin_password_secret, &[ADMIN_PASSWORD_KEY]),
     ];
     if let Some(secret) = &site.license_secret {
         volumes.push(secret_volume(

@@ -14,9 +14,7 @@ use std::sync::OnceLock;
 use serde_norway::Value;
 
 pub use quantity::Quantity;
-pub use site::{
-    GatewayNetworkSettings, IngressSettings, RedundancySettings, Site, Tier, TierKind, VersionLine,
-};
+pub use site::{GatewayNetworkSettings, IngressSettings, RedundancySettings, Site, Tier, TierKind, VersionLine};
 pub use types::*;
 
 /// One thing wrong with a spec: where, what, and what would be right.
@@ -69,14 +67,8 @@ pub fn is_ignition_cluster(object: &Value) -> bool {
 
 /// Reads, defaults and validates one `IgnitionCluster` object.
 pub fn load(object: &Value) -> Result<Site, Vec<Problem>> {
-    let api_version = object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let kind = object
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
     if kind != KIND || api_version != API_VERSION {
         return Err(vec![Problem::new(
             "",
@@ -87,10 +79,33 @@ pub fn load(object: &Value) -> Result<Site, Vec<Problem>> {
     }
     let mut problems = Vec::new();
     schema_check::check(json_schema(), object, "", &mut problems);
+    check_tiers_fit_architecture(object, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
     let cluster: IgnitionCluster = serde_norway::from_value(object.clone())
         .map_err(|error| vec![Problem::new("spec", format!("cannot be read: {error}"))])?;
     site::resolve(&cluster)
+}
+
+/// Which tiers a spec may give depends on its architecture. Checked on the raw object, next to the
+/// schema, so that a tier under the wrong architecture is reported with every other problem.
+fn check_tiers_fit_architecture(object: &Value, problems: &mut Vec<Problem>) {
+    let spec = &object["spec"];
+    let (misplaced, message): (&[&str], &str) = match spec["architecture"].as_str() {
+        Some("failover") => (
+            &["backend", "frontend"],
+            "is for architecture scaleout: a failover spec gives its master/backup pair under spec.gateway",
+        ),
+        Some("scaleout") => (
+            &["gateway"],
+            "is for architecture failover: a scaleout spec gives spec.backend and spec.frontend",
+        ),
+        _ => return,
+    };
+    for field in misplaced {
+        if spec.get(field).is_some() {
+            problems.push(Problem::new(format!("spec.{field}"), message));
+        }
+    }
 }

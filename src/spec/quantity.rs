@@ -18,14 +18,7 @@ const DECIMAL_SUFFIXES: &[(&str, i32)] = &[
     ("P", 15),
     ("E", 18),
 ];
-const BINARY_SUFFIXES: &[(&str, u32)] = &[
-    ("Ki", 1),
-    ("Mi", 2),
-    ("Gi", 3),
-    ("Ti", 4),
-    ("Pi", 5),
-    ("Ei", 6),
-];
+const BINARY_SUFFIXES: &[(&str, u32)] = &[("Ki", 1), ("Mi", 2), ("Gi", 3), ("Ti", 4), ("Pi", 5), ("Ei", 6)];
 
 /// A parsed quantity: its exact value in nano-units and whether it was written with a binary suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,20 +43,15 @@ impl Quantity {
         };
         let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
         let well_formed = !(whole.is_empty() && fraction.is_empty())
-            && whole
-                .chars()
-                .chain(fraction.chars())
-                .all(|c| c.is_ascii_digit());
+            && whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit());
         if !well_formed {
-            return Err(format!("{text:?} is not a quantity: write a number with an optional suffix, such as 2, 500m or 4Gi"));
+            return Err(format!(
+                "{text:?} is not a quantity: write a number with an optional suffix, such as 2, 500m or 4Gi"
+            ));
         }
-        let scale: i128 = if let Some((_, power)) =
-            BINARY_SUFFIXES.iter().find(|(name, _)| *name == suffix)
-        {
+        let scale: i128 = if let Some((_, power)) = BINARY_SUFFIXES.iter().find(|(name, _)| *name == suffix) {
             1024_i128.pow(*power)
-        } else if let Some((_, exponent)) =
-            DECIMAL_SUFFIXES.iter().find(|(name, _)| *name == suffix)
-        {
+        } else if let Some((_, exponent)) = DECIMAL_SUFFIXES.iter().find(|(name, _)| *name == suffix) {
             // The scale is applied to nano-units below, so a decimal exponent of e becomes 10^(e+9).
             return Self::from_parts(
                 text,
@@ -105,19 +93,13 @@ impl Quantity {
         let mut nanos = whole_value.checked_mul(unit).ok_or_else(too_large)?;
         let fraction = fraction.trim_end_matches('0');
         if !fraction.is_empty() {
-            let denominator = 10_i128
-                .checked_pow(fraction.len() as u32)
-                .ok_or_else(too_large)?;
+            let denominator = 10_i128.checked_pow(fraction.len() as u32).ok_or_else(too_large)?;
             let numerator: i128 = fraction.parse().map_err(|_| too_large())?;
             let scaled = numerator.checked_mul(unit).ok_or_else(too_large)?;
             if scaled % denominator != 0 {
-                return Err(format!(
-                    "{text:?} is more precise than Kubernetes keeps (1n)"
-                ));
+                return Err(format!("{text:?} is more precise than Kubernetes keeps (1n)"));
             }
-            nanos = nanos
-                .checked_add(scaled / denominator)
-                .ok_or_else(too_large)?;
+            nanos = nanos.checked_add(scaled / denominator).ok_or_else(too_large)?;
         }
         Ok(Quantity {
             nanos: if negative { -nanos } else { nanos },
@@ -163,10 +145,7 @@ impl Quantity {
             .find(|(_, exponent)| self.nanos % 10_i128.pow((exponent + 9) as u32) == 0)
             .copied()
             .unwrap_or(("n", -9));
-        format!(
-            "{}{suffix}",
-            self.nanos / 10_i128.pow((exponent + 9) as u32)
-        )
+        format!("{}{suffix}", self.nanos / 10_i128.pow((exponent + 9) as u32))
     }
 }
 
@@ -217,19 +196,13 @@ mod tests {
             "0.1n",
             "99999999999999999999999999999999Ei",
         ] {
-            assert!(
-                Quantity::parse(input).is_err(),
-                "{input:?} should be refused"
-            );
+            assert!(Quantity::parse(input).is_err(), "{input:?} should be refused");
         }
     }
 
     #[test]
     fn values_are_exact() {
-        assert_eq!(
-            Quantity::parse("4Gi").unwrap().units(),
-            4 * 1024 * 1024 * 1024
-        );
+        assert_eq!(Quantity::parse("4Gi").unwrap().units(), 4 * 1024 * 1024 * 1024);
         assert!(!Quantity::parse("0.5").unwrap().is_whole());
         assert!(Quantity::parse("-1").map(|q| !q.is_positive()).unwrap());
     }

@@ -26,24 +26,19 @@ fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mu
         }
         return;
     }
-    if let Some(alternatives) = node
-        .get("anyOf")
-        .or_else(|| node.get("oneOf"))
-        .and_then(Json::as_array)
-    {
+    if let Some(alternatives) = node.get("anyOf").or_else(|| node.get("oneOf")).and_then(Json::as_array) {
         check_alternatives(root, alternatives, value, path, problems);
         return;
     }
     if let Some(types) = node.get("type") {
         if !type_matches(types, value) {
-            problems.push(Problem::new(
-                path,
-                format!(
-                    "expected {}, found {}",
-                    describe_types(types),
-                    type_name(value)
-                ),
-            ));
+            let mut message = format!("expected {}, found {}", describe_types(types), type_name(value));
+            if types.as_str() == Some("string") && matches!(value, Value::Number(_) | Value::Bool(_)) {
+                // YAML reads an unquoted 8.3 as a number and true as a boolean.
+                let text = serde_norway::to_string(value).unwrap_or_default();
+                message.push_str(&format!(" (write it in quotes: \"{}\")", text.trim()));
+            }
+            problems.push(Problem::new(path, message));
             return;
         }
     }
@@ -73,13 +68,7 @@ fn resolve<'a>(root: &'a Json, reference: &str) -> Option<&'a Json> {
 
 /// `Option<T>` becomes `anyOf: [T, null]`: the value must fit one alternative. When none fits, the
 /// problems of the alternative closest to the value's own type are the ones worth reporting.
-fn check_alternatives(
-    root: &Json,
-    alternatives: &[Json],
-    value: &Value,
-    path: &str,
-    problems: &mut Vec<Problem>,
-) {
+fn check_alternatives(root: &Json, alternatives: &[Json], value: &Value, path: &str, problems: &mut Vec<Problem>) {
     let mut best: Option<Vec<Problem>> = None;
     for alternative in alternatives {
         let mut found = Vec::new();
@@ -92,9 +81,7 @@ fn check_alternatives(
             best = Some(found);
         }
     }
-    problems.extend(
-        best.unwrap_or_else(|| vec![Problem::new(path, "matches none of the allowed forms")]),
-    );
+    problems.extend(best.unwrap_or_else(|| vec![Problem::new(path, "matches none of the allowed forms")]));
 }
 
 fn type_matches(types: &Json, value: &Value) -> bool {
@@ -147,54 +134,35 @@ fn check_enum(allowed: &[Json], value: &Value, path: &str, problems: &mut Vec<Pr
     if names.contains(&text) {
         return;
     }
-    let mut problem = Problem::new(
-        path,
-        format!("{text:?} is not one of: {}", names.join(", ")),
-    )
-    .current(text);
+    let mut problem = Problem::new(path, format!("{text:?} is not one of: {}", names.join(", "))).current(text);
     if let Some(nearest) = nearest(text, names.iter().copied()) {
         problem = problem.proposed(nearest);
-        problem
-            .message
-            .push_str(&format!("; did you mean {nearest:?}?"));
+        problem.message.push_str(&format!("; did you mean {nearest:?}?"));
     }
     problems.push(problem);
 }
 
-fn check_range(
-    node: &Json,
-    number: &serde_norway::Number,
-    path: &str,
-    problems: &mut Vec<Problem>,
-) {
+fn check_range(node: &Json, number: &serde_norway::Number, path: &str, problems: &mut Vec<Problem>) {
     let Some(value) = number.as_f64() else {
         return;
     };
     if let Some(minimum) = node.get("minimum").and_then(Json::as_f64) {
         if value < minimum {
             problems.push(
-                Problem::new(path, format!("must be at least {minimum}, found {number}"))
-                    .current(number.to_string()),
+                Problem::new(path, format!("must be at least {minimum}, found {number}")).current(number.to_string()),
             );
         }
     }
     if let Some(maximum) = node.get("maximum").and_then(Json::as_f64) {
         if value > maximum {
             problems.push(
-                Problem::new(path, format!("must be at most {maximum}, found {number}"))
-                    .current(number.to_string()),
+                Problem::new(path, format!("must be at most {maximum}, found {number}")).current(number.to_string()),
             );
         }
     }
 }
 
-fn check_mapping(
-    root: &Json,
-    node: &Json,
-    mapping: &serde_norway::Mapping,
-    path: &str,
-    problems: &mut Vec<Problem>,
-) {
+fn check_mapping(root: &Json, node: &Json, mapping: &serde_norway::Mapping, path: &str, problems: &mut Vec<Problem>) {
     let properties = node.get("properties").and_then(Json::as_object);
     let additional = node.get("additionalProperties");
     for (key, child) in mapping {
@@ -227,9 +195,7 @@ fn check_mapping(
                 problem.message = message;
                 problems.push(problem);
             }
-            Some(schema @ Json::Object(_)) => {
-                check_node(root, schema, child, &child_path, problems)
-            }
+            Some(schema @ Json::Object(_)) => check_node(root, schema, child, &child_path, problems),
             _ => {}
         }
     }
@@ -248,10 +214,7 @@ fn check_mapping(
 
 /// Joins a field path the way kpt and kubectl print them; keys that are not plain words are quoted.
 pub fn join(path: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     match (path.is_empty(), plain) {
         (true, true) => key.to_owned(),
         (false, true) => format!("{path}.{key}"),
@@ -263,12 +226,7 @@ pub fn join(path: &str, key: &str) -> String {
 pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let word_lower = word.to_ascii_lowercase();
     candidates
-        .map(|candidate| {
-            (
-                edit_distance(&word_lower, &candidate.to_ascii_lowercase()),
-                candidate,
-            )
-        })
+        .map(|candidate| (edit_distance(&word_lower, &candidate.to_ascii_lowercase()), candidate))
         .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(2))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
@@ -297,10 +255,7 @@ mod tests {
     fn nearest_finds_typos_and_ignores_strangers() {
         let known = ["replicas", "resources", "storage"];
         assert_eq!(nearest("replica", known.iter().copied()), Some("replicas"));
-        assert_eq!(
-            nearest("Resources", known.iter().copied()),
-            Some("resources")
-        );
+        assert_eq!(nearest("Resources", known.iter().copied()), Some("resources"));
         assert_eq!(nearest("colour", known.iter().copied()), None);
     }
 

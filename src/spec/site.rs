@@ -148,22 +148,16 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         Edition::Cloud => {
             if version_line == Some(VersionLine::V8_1) {
                 problems.push(
-                    Problem::new(
-                        "spec.edition",
-                        "the cloud edition exists from Ignition 8.3 on",
-                    )
-                    .current("cloud")
-                    .proposed("standard"),
+                    Problem::new("spec.edition", "the cloud edition exists from Ignition 8.3 on")
+                        .current("cloud")
+                        .proposed("standard"),
                 );
             }
             "cloud"
         }
     };
 
-    let timezone = spec
-        .timezone
-        .clone()
-        .unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned());
+    let timezone = spec.timezone.clone().unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned());
     let timezone_ok = !timezone.is_empty()
         && timezone.len() <= 64
         && !timezone.starts_with('/')
@@ -175,9 +169,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         problems.push(
             Problem::new(
                 "spec.timezone",
-                format!(
-                    "{timezone:?} is not an IANA time zone name such as America/Chicago or UTC"
-                ),
+                format!("{timezone:?} is not an IANA time zone name such as America/Chicago or UTC"),
             )
             .current(&timezone)
             .proposed(DEFAULT_TIMEZONE),
@@ -193,11 +185,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
     let image = resolve_image(&image_spec, &spec.version, &mut problems);
     let pull_secrets = image_spec.pull_secrets.clone().unwrap_or_default();
     for (index, secret) in pull_secrets.iter().enumerate() {
-        check_dns_subdomain(
-            &format!("spec.image.pullSecrets[{index}]"),
-            secret,
-            &mut problems,
-        );
+        check_dns_subdomain(&format!("spec.image.pullSecrets[{index}]"), secret, &mut problems);
     }
 
     let admin_username = spec
@@ -211,19 +199,12 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !username_ok {
         problems.push(
-            Problem::new(
-                "spec.adminUsername",
-                "must be 1 to 64 letters, digits, '.', '_' or '-'",
-            )
-            .current(&admin_username)
-            .proposed(DEFAULT_ADMIN_USERNAME),
+            Problem::new("spec.adminUsername", "must be 1 to 64 letters, digits, '.', '_' or '-'")
+                .current(&admin_username)
+                .proposed(DEFAULT_ADMIN_USERNAME),
         );
     }
-    check_dns_subdomain(
-        "spec.adminPasswordSecret",
-        &spec.admin_password_secret,
-        &mut problems,
-    );
+    check_dns_subdomain("spec.adminPasswordSecret", &spec.admin_password_secret, &mut problems);
     if let Some(license) = &spec.license {
         check_dns_subdomain("spec.license.secret", &license.secret, &mut problems);
     }
@@ -247,27 +228,14 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
 
     if let Some(mode) = &spec.deployment_mode {
         if version_line == Some(VersionLine::V8_1) {
-            problems.push(
-                Problem::new(
-                    "spec.deploymentMode",
-                    "deployment modes exist from Ignition 8.3 on",
-                )
-                .current(mode),
-            );
+            problems
+                .push(Problem::new("spec.deploymentMode", "deployment modes exist from Ignition 8.3 on").current(mode));
         }
-        let ok = !mode.is_empty()
-            && mode.len() <= 63
-            && mode
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+        let ok =
+            !mode.is_empty() && mode.len() <= 63 && mode.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
         if !ok {
-            problems.push(
-                Problem::new(
-                    "spec.deploymentMode",
-                    "must be 1 to 63 letters, digits, '_' or '-'",
-                )
-                .current(mode),
-            );
+            problems
+                .push(Problem::new("spec.deploymentMode", "must be 1 to 63 letters, digits, '_' or '-'").current(mode));
         }
     }
 
@@ -275,24 +243,15 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         .ingress
         .as_ref()
         .map(|ingress| resolve_ingress(ingress, &mut problems));
-    let gateway_network = resolve_gateway_network(
-        spec.gateway_network.clone().unwrap_or_default(),
-        &mut problems,
-    );
+    let gateway_network = resolve_gateway_network(spec.gateway_network.clone().unwrap_or_default(), &mut problems);
     let redundancy = spec.redundancy.clone().unwrap_or_default();
     let redundancy = RedundancySettings {
-        standby_activity_level: match redundancy
-            .standby_activity_level
-            .unwrap_or(StandbyActivityLevel::Warm)
-        {
+        standby_activity_level: match redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Warm) {
             StandbyActivityLevel::Cold => "Cold",
             StandbyActivityLevel::Warm => "Warm",
             StandbyActivityLevel::Hot => "Hot",
         },
-        master_recovery_mode: match redundancy
-            .master_recovery_mode
-            .unwrap_or(MasterRecoveryMode::Automatic)
-        {
+        master_recovery_mode: match redundancy.master_recovery_mode.unwrap_or(MasterRecoveryMode::Automatic) {
             MasterRecoveryMode::Automatic => "Automatic",
             MasterRecoveryMode::Manual => "Manual",
         },
@@ -331,9 +290,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
 
 fn check_version(version: &str, problems: &mut Vec<Problem>) -> Option<VersionLine> {
     let parts: Vec<&str> = version.split('.').collect();
-    let numeric = |part: &str| {
-        !part.is_empty() && part.len() <= 4 && part.chars().all(|c| c.is_ascii_digit())
-    };
+    let numeric = |part: &str| !part.is_empty() && part.len() <= 4 && part.chars().all(|c| c.is_ascii_digit());
     let line = match parts.as_slice() {
         ["8", "1", patch] if numeric(patch) => Some(VersionLine::V8_1),
         ["8", "3", patch] if numeric(patch) => Some(VersionLine::V8_3),
@@ -347,11 +304,7 @@ fn check_version(version: &str, problems: &mut Vec<Problem>) -> Option<VersionLi
         } else {
             format!("{version:?} is not an exact Ignition release: write major.minor.patch, such as 8.3.3 or 8.1.48")
         };
-        problems.push(
-            Problem::new("spec.version", message)
-                .current(version)
-                .proposed("8.3.3"),
-        );
+        problems.push(Problem::new("spec.version", message).current(version).proposed("8.3.3"));
     }
     line
 }
@@ -359,61 +312,30 @@ fn check_version(version: &str, problems: &mut Vec<Problem>) -> Option<VersionLi
 fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
     match spec.architecture {
         Architecture::Failover => {
-            for (field, value) in [
-                ("backend", spec.backend.is_some()),
-                ("frontend", spec.frontend.is_some()),
-            ] {
-                if value {
-                    problems.push(Problem::new(
-                        format!("spec.{field}"),
-                        "is for architecture scaleout: a failover spec gives its master/backup pair under spec.gateway",
-                    ));
-                }
-            }
             let gateway = spec.gateway.clone().unwrap_or_default();
             if let Some(replicas) = gateway.replicas.filter(|replicas| *replicas != 2) {
                 problems.push(
-                    Problem::new("spec.gateway.replicas", "a failover pair is exactly 2 gateways (master and backup); use architecture scaleout for more")
-                        .current(replicas.to_string())
-                        .proposed("2"),
+                    Problem::new(
+                        "spec.gateway.replicas",
+                        "a failover pair is exactly 2 gateways (master and backup); use architecture scaleout for more",
+                    )
+                    .current(replicas.to_string())
+                    .proposed("2"),
                 );
             }
-            vec![redundant_tier(
-                TierKind::Gateway,
-                &gateway,
-                2,
-                "spec.gateway",
-                problems,
-            )]
+            vec![redundant_tier(TierKind::Gateway, &gateway, 2, "spec.gateway", problems)]
         }
         Architecture::Scaleout => {
-            if spec.gateway.is_some() {
-                problems.push(Problem::new(
-                    "spec.gateway",
-                    "is for architecture failover: a scaleout spec gives spec.backend and spec.frontend",
-                ));
-            }
             let backend = spec.backend.clone().unwrap_or_default();
             let backend_replicas = backend.replicas.unwrap_or(2);
             let frontend = spec.frontend.clone().unwrap_or_default();
             let resources = frontend.resources.clone().unwrap_or_default();
             vec![
-                redundant_tier(
-                    TierKind::Backend,
-                    &backend,
-                    backend_replicas,
-                    "spec.backend",
-                    problems,
-                ),
+                redundant_tier(TierKind::Backend, &backend, backend_replicas, "spec.backend", problems),
                 Tier {
                     kind: TierKind::Frontend,
                     replicas: frontend.replicas.unwrap_or(DEFAULT_FRONTEND_REPLICAS),
-                    cpu: check_cpu(
-                        "spec.frontend.resources.cpu",
-                        resources.cpu.as_ref(),
-                        "1",
-                        problems,
-                    ),
+                    cpu: check_cpu("spec.frontend.resources.cpu", resources.cpu.as_ref(), "1", problems),
                     memory: check_memory(
                         "spec.frontend.resources.memory",
                         resources.memory.as_ref(),
@@ -442,12 +364,7 @@ fn redundant_tier(
     Tier {
         kind,
         replicas,
-        cpu: check_cpu(
-            &format!("{path}.resources.cpu"),
-            resources.cpu.as_ref(),
-            "2",
-            problems,
-        ),
+        cpu: check_cpu(&format!("{path}.resources.cpu"), resources.cpu.as_ref(), "2", problems),
         memory: check_memory(
             &format!("{path}.resources.memory"),
             resources.memory.as_ref(),
@@ -455,11 +372,7 @@ fn redundant_tier(
             problems,
         ),
         storage: Some(VolumeSettings {
-            size: check_storage(
-                &format!("{path}.storage.size"),
-                storage.size.as_ref(),
-                problems,
-            ),
+            size: check_storage(&format!("{path}.storage.size"), storage.size.as_ref(), problems),
             storage_class_name: storage.storage_class_name,
         }),
     }
@@ -472,12 +385,7 @@ fn quantity(path: &str, text: &QuantityText, problems: &mut Vec<Problem>) -> Opt
         .ok()
 }
 
-fn check_cpu(
-    path: &str,
-    text: Option<&QuantityText>,
-    default: &str,
-    problems: &mut Vec<Problem>,
-) -> String {
+fn check_cpu(path: &str, text: Option<&QuantityText>, default: &str, problems: &mut Vec<Problem>) -> String {
     let Some(text) = text else {
         return default.to_owned();
     };
@@ -500,12 +408,7 @@ fn check_cpu(
     cpu.canonical()
 }
 
-fn check_memory(
-    path: &str,
-    text: Option<&QuantityText>,
-    default: &str,
-    problems: &mut Vec<Problem>,
-) -> String {
+fn check_memory(path: &str, text: Option<&QuantityText>, default: &str, problems: &mut Vec<Problem>) -> String {
     check_bytes(
         path,
         text,
@@ -517,19 +420,8 @@ fn check_memory(
 }
 
 fn check_storage(path: &str, text: Option<&QuantityText>, problems: &mut Vec<Problem>) -> String {
-    let minimum = (
-        1 << 30,
-        "1Gi",
-        "a gateway's data directory needs at least 1Gi",
-    );
-    check_bytes(
-        path,
-        text,
-        DEFAULT_STORAGE_SIZE,
-        minimum,
-        (64 << 40, "64Ti"),
-        problems,
-    )
+    let minimum = (1 << 30, "1Gi", "a gateway's data directory needs at least 1Gi");
+    check_bytes(path, text, DEFAULT_STORAGE_SIZE, minimum, (64 << 40, "64Ti"), problems)
 }
 
 fn check_bytes(
@@ -570,8 +462,7 @@ fn check_bytes(
 
 fn check_site_name(name: &str, tiers: &[Tier], problems: &mut Vec<Problem>) {
     let path = "metadata.name";
-    let is_dns_1035 =
-        name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && is_dns_label(name);
+    let is_dns_1035 = name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && is_dns_label(name);
     if !is_dns_1035 {
         problems.push(Problem::new(
             path,
@@ -616,25 +507,22 @@ fn resolve_image(image: &Image, version: &str, problems: &mut Vec<Problem>) -> S
         && repository
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "./_-:".contains(c))
-        && repository
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
+        && repository.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     if !repository_ok {
         problems.push(
-            Problem::new("spec.image.repository", "must be an image repository without tag or digest, such as inductiveautomation/ignition")
-                .current(&repository)
-                .proposed(DEFAULT_REPOSITORY),
+            Problem::new(
+                "spec.image.repository",
+                "must be an image repository without tag or digest, such as inductiveautomation/ignition",
+            )
+            .current(&repository)
+            .proposed(DEFAULT_REPOSITORY),
         );
     }
     let mut reference = format!("{repository}:{version}");
     if let Some(digest) = &image.digest {
-        let ok = digest.strip_prefix("sha256:").is_some_and(|hex| {
-            hex.len() == 64
-                && hex
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-        });
+        let ok = digest
+            .strip_prefix("sha256:")
+            .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
         if !ok {
             problems.push(
                 Problem::new(
@@ -656,10 +544,7 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
         problems.push(
             Problem::new(
                 "spec.ingress.host",
-                format!(
-                    "{:?} is not a DNS name such as scada.plant-a.example.com",
-                    ingress.host
-                ),
+                format!("{:?} is not a DNS name such as scada.plant-a.example.com", ingress.host),
             )
             .current(&ingress.host),
         );
@@ -670,22 +555,13 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
     if let Some(secret) = &ingress.tls_secret {
         check_dns_subdomain("spec.ingress.tlsSecret", secret, problems);
     }
-    let annotations: Vec<(String, String)> = ingress
-        .annotations
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
+    let annotations: Vec<(String, String)> = ingress.annotations.clone().unwrap_or_default().into_iter().collect();
     for (key, _) in &annotations {
         let name = key.rsplit('/').next().unwrap_or_default();
-        let prefix_ok = key
-            .split_once('/')
-            .is_none_or(|(prefix, _)| is_dns_subdomain(prefix));
+        let prefix_ok = key.split_once('/').is_none_or(|(prefix, _)| is_dns_subdomain(prefix));
         let name_ok = !name.is_empty()
             && name.len() <= 63
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !(prefix_ok && name_ok) {
             problems.push(Problem::new(
                 super::schema_check::join("spec.ingress.annotations", key),
@@ -701,13 +577,8 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
     }
 }
 
-fn resolve_gateway_network(
-    network: GatewayNetwork,
-    problems: &mut Vec<Problem>,
-) -> GatewayNetworkSettings {
-    let policy = network
-        .security_policy
-        .unwrap_or(SecurityPolicy::ApprovedOnly);
+fn resolve_gateway_network(network: GatewayNetwork, problems: &mut Vec<Problem>) -> GatewayNetworkSettings {
+    let policy = network.security_policy.unwrap_or(SecurityPolicy::ApprovedOnly);
     let whitelist = network.whitelist.unwrap_or_default();
     match (policy, whitelist.is_empty()) {
         (SecurityPolicy::SpecifiedList, true) => problems.push(Problem::new(
@@ -715,7 +586,11 @@ fn resolve_gateway_network(
             "is required with securityPolicy SpecifiedList: list the gateway names allowed to connect",
         )),
         (SecurityPolicy::ApprovedOnly | SecurityPolicy::Unrestricted, false) => problems.push(
-            Problem::new("spec.gatewayNetwork.whitelist", "is only read with securityPolicy SpecifiedList").proposed("SpecifiedList"),
+            Problem::new(
+                "spec.gatewayNetwork.whitelist",
+                "is only read with securityPolicy SpecifiedList",
+            )
+            .proposed("SpecifiedList"),
         ),
         _ => {}
     }
@@ -759,9 +634,7 @@ fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
         problems.push(
             Problem::new(
                 path,
-                format!(
-                    "{name:?} is not a DNS label (lowercase letters, digits and '-', at most 63)"
-                ),
+                format!("{name:?} is not a DNS label (lowercase letters, digits and '-', at most 63)"),
             )
             .current(name),
         );
@@ -771,7 +644,11 @@ fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
 fn check_dns_subdomain(path: &str, name: &str, problems: &mut Vec<Problem>) {
     if !is_dns_subdomain(name) {
         problems.push(
-            Problem::new(path, format!("{name:?} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')")).current(name),
+            Problem::new(
+                path,
+                format!("{name:?} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')"),
+            )
+            .current(name),
         );
     }
 }
