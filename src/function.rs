@@ -63,6 +63,7 @@ pub fn process(list: ResourceList) -> Outcome {
                 } else {
                     results.push(problem_result(
                         config,
+                        source_file(config, &list.items),
                         Problem::new(
                             "metadata.name",
                             format!("another {} is also named {owner}: names must be unique", spec::KIND),
@@ -70,7 +71,14 @@ pub fn process(list: ResourceList) -> Outcome {
                     ));
                 }
             }
-            Err(problems) => results.extend(problems.into_iter().map(|problem| problem_result(config, problem))),
+            Err(problems) => {
+                let file = source_file(config, &list.items);
+                results.extend(
+                    problems
+                        .into_iter()
+                        .map(|problem| problem_result(config, file.clone(), problem)),
+                );
+            }
         }
     }
     if !results.is_empty() {
@@ -134,15 +142,30 @@ fn identity(object: &Value) -> String {
     )
 }
 
+/// The file a spec came from: its own path annotation, or that of the item it was copied from
+/// (kustomize and kpt pass the function config without one).
+fn source_file(config: &Value, items: &[Value]) -> Option<File> {
+    let file_of = |object: &Value| {
+        let path = krm::annotation(object, krm::PATH_ANNOTATION)
+            .or_else(|| krm::annotation(object, krm::LEGACY_PATH_ANNOTATION))?;
+        let index = krm::annotation(object, krm::INDEX_ANNOTATION)
+            .or_else(|| krm::annotation(object, krm::LEGACY_INDEX_ANNOTATION))
+            .and_then(|index| index.parse().ok());
+        Some(File {
+            path: path.to_owned(),
+            index,
+        })
+    };
+    file_of(config).or_else(|| {
+        let wanted = identity(config);
+        items.iter().find(|item| identity(item) == wanted).and_then(file_of)
+    })
+}
+
 /// An error result for a problem of one spec, pointing at the spec object and its file.
-fn problem_result(config: &Value, problem: Problem) -> KrmResult {
+fn problem_result(config: &Value, file: Option<File>, problem: Problem) -> KrmResult {
     let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
     let metadata = config.get("metadata");
-    let file_path =
-        krm::annotation(config, krm::PATH_ANNOTATION).or_else(|| krm::annotation(config, krm::LEGACY_PATH_ANNOTATION));
-    let file_index = krm::annotation(config, krm::INDEX_ANNOTATION)
-        .or_else(|| krm::annotation(config, krm::LEGACY_INDEX_ANNOTATION))
-        .and_then(|index| index.parse().ok());
     KrmResult {
         message: problem.message,
         severity: Severity::Error,
@@ -157,10 +180,7 @@ fn problem_result(config: &Value, problem: Problem) -> KrmResult {
             current_value: problem.current,
             proposed_value: problem.proposed,
         }),
-        file: file_path.map(|path| File {
-            path: path.to_owned(),
-            index: file_index,
-        }),
+        file,
         tags: Default::default(),
     }
 }

@@ -15,16 +15,31 @@ use common::{diff, repo_root, run_function, stderr, stdout};
 fn golden_cases() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let root = repo_root().join("tests/testdata");
-    let mut cases: Vec<_> = fs::read_dir(&root).expect("tests/testdata exists").flatten().map(|e| e.path()).collect();
+    let mut cases: Vec<_> = fs::read_dir(&root)
+        .expect("tests/testdata exists")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     cases.sort();
-    assert!(cases.len() >= 10, "expected the golden cases under {}, found {}", root.display(), cases.len());
+    assert!(
+        cases.len() >= 10,
+        "expected the golden cases under {}, found {}",
+        root.display(),
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         if let Err(failure) = check_case(case, update) {
             failures.push(failure);
         }
     }
-    assert!(failures.is_empty(), "{} of {} golden cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} golden cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 fn check_case(case: &Path, update: bool) -> Result<(), String> {
@@ -52,7 +67,10 @@ fn check_case(case: &Path, update: bool) -> Result<(), String> {
         problems.push(format!("stderr differs:\n{}", diff(&expected_stderr, &actual_stderr)));
     }
     if output.status.code() != Some(expected_code) {
-        problems.push(format!("exit code {:?}, expected {expected_code}", output.status.code()));
+        problems.push(format!(
+            "exit code {:?}, expected {expected_code}",
+            output.status.code()
+        ));
     }
     if name.starts_with("error-") && expected_stderr.is_empty() {
         problems.push("an error case must fail with a message on stderr".to_owned());

@@ -18,7 +18,10 @@ pub fn ignition_krm() -> Command {
 
 /// Runs the KRM function on `input`.
 pub fn run_function(input: &str) -> Output {
-    ignition_krm().write_stdin(input.as_bytes().to_vec()).output().expect("the binary runs")
+    ignition_krm()
+        .write_stdin(input.as_bytes().to_vec())
+        .output()
+        .expect("the binary runs")
 }
 
 pub fn stdout(output: &Output) -> String {
@@ -42,7 +45,9 @@ pub fn read(path: impl AsRef<Path>) -> String {
 pub fn kustomize_input(spec_path: &str) -> String {
     let spec = parse(&read(spec_path));
     let mut item = spec.clone();
-    let annotations = item["metadata"]["annotations"].as_mapping_mut().expect("the spec has annotations");
+    let annotations = item["metadata"]["annotations"]
+        .as_mapping_mut()
+        .expect("the spec has annotations");
     annotations.insert("config.kubernetes.io/local-config".into(), "true".into());
     annotations.insert("config.kubernetes.io/index".into(), "0".into());
     annotations.insert("internal.config.kubernetes.io/index".into(), "0".into());
@@ -82,7 +87,12 @@ pub fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
     objects
         .iter()
         .find(|object| kind_and_name(object) == (kind.to_owned(), name.to_owned()))
-        .unwrap_or_else(|| panic!("no {kind} {name} among {:?}", objects.iter().map(kind_and_name).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {kind} {name} among {:?}",
+                objects.iter().map(kind_and_name).collect::<Vec<_>>()
+            )
+        })
 }
 
 /// A readable diff for assertion messages.

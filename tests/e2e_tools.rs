@@ -1,0 +1,277 @@
+//! End-to-end runs of the real tools (installed by scripts/install-tools.sh into .tools/bin):
+//! kustomize 4.5.4 with exec functions, kpt, and kubernetes-validate against Kubernetes 1.30 and 1.35.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+
+const KUSTOMIZATIONS: &[(&str, &str, usize)] = &[
+    ("bases/failover", "plant-b", 11),
+    ("bases/scaleout", "plant-a", 17),
+    ("overlays/dev", "plant-b-dev", 11),
+    ("overlays/prod", "plant-a", 17),
+];
+
+fn kustomize_build(dir: &str, extra_flags: &[&str]) -> Output {
+    Command::new(tool("kustomize"))
+        .arg("build")
+        .args(extra_flags)
+        .arg(repo_root().join(dir))
+        .env("PATH", path_with_binary())
+        .output()
+        .expect("kustomize runs")
+}
+
+fn documents(text: &str) -> Vec<serde_norway::Value> {
+    use serde::Deserialize;
+    serde_norway::Deserializer::from_str(text)
+        .map(|document| serde_norway::Value::deserialize(document).expect("kustomize prints YAML"))
+        .filter(|document| !document.is_null())
+        .collect()
+}
+
+/// A scratch directory for one test, removed first if a run before left it.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ignition-krm-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn kustomize_builds_every_base_and_overlay() {
+    for (dir, site, count) in KUSTOMIZATIONS {
+        let output = kustomize_build(dir, &["--enable-alpha-plugins", "--enable-exec"]);
+        assert!(output.status.success(), "kustomize build {dir}: {}", stderr(&output));
+        let objects = documents(&stdout(&output));
+        // kustomize exits 0 with no objects when it skips a function: count them.
+        assert_eq!(
+            objects.len(),
+            *count,
+            "{dir}: {:?}",
+            objects.iter().map(kind_and_name).collect::<Vec<_>>()
+        );
+        find(
+            &objects,
+            "StatefulSet",
+            &format!("{site}-{}", if *count == 11 { "gateway" } else { "backend" }),
+        );
+        assert!(
+            !objects.iter().any(|object| object["kind"] == "IgnitionCluster"),
+            "{dir}: the local-config spec is dropped"
+        );
+        let text = stdout(&output);
+        assert!(
+            !text.contains("internal.config.kubernetes.io"),
+            "{dir}: kustomize strips the bookkeeping"
+        );
+    }
+}
+
+#[test]
+fn overlays_vary_the_spec_before_it_is_expanded() {
+    let dev = documents(&stdout(&kustomize_build(
+        "overlays/dev",
+        &["--enable-alpha-plugins", "--enable-exec"],
+    )));
+    let pair = find(&dev, "StatefulSet", "plant-b-dev-gateway");
+    assert_eq!(pair["metadata"]["namespace"], "scada-dev");
+    assert_eq!(pair["metadata"]["labels"]["environment"], "dev");
+    assert!(
+        pair["spec"]["selector"]["matchLabels"]["environment"].is_null(),
+        "selectors stay as generated"
+    );
+    assert_eq!(
+        pair["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"],
+        "2Gi"
+    );
+    let init = &pair["spec"]["template"]["spec"]["initContainers"][0];
+    let master = init["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|env| env["name"] == "REDUNDANCY_MASTER_HOST")
+        .unwrap();
+    assert_eq!(
+        master["value"], "plant-b-dev-gateway-0.plant-b-dev-gateway-headless",
+        "derived names follow the spec"
+    );
+
+    let prod = documents(&stdout(&kustomize_build(
+        "overlays/prod",
+        &["--enable-alpha-plugins", "--enable-exec"],
+    )));
+    assert_eq!(find(&prod, "StatefulSet", "plant-a-frontend")["spec"]["replicas"], 6);
+}
+
+#[test]
+fn kustomize_without_enable_exec_silently_generates_nothing() {
+    // The behaviour the README warns about: exit 0 and no objects.
+    let output = kustomize_build("bases/failover", &["--enable-alpha-plugins"]);
+    assert!(output.status.success());
+    assert!(documents(&stdout(&output))
+        .iter()
+        .all(|object| object["kind"] != "StatefulSet"));
+}
+
+#[test]
+fn kustomize_fails_loudly_on_a_bad_spec() {
+    let dir = scratch("kustomize-bad-spec");
+    std::fs::write(dir.join("kustomization.yaml"), "generators:\n- ignition.yaml\n").unwrap();
+    let spec = read("bases/scaleout/spec/ignition.yaml").replace("replicas: 3", "replicas: 300");
+    std::fs::write(dir.join("ignition.yaml"), spec).unwrap();
+    let output = Command::new(tool("kustomize"))
+        .args(["build", "--enable-alpha-plugins", "--enable-exec"])
+        .arg(&dir)
+        .env("PATH", path_with_binary())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "kustomize must fail");
+    assert_eq!(stdout(&output), "", "no partial manifests");
+    assert!(
+        stderr(&output).contains("spec.frontend.replicas: must be at most 100"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn validate(file: &Path, version: &str) {
+    let output = Command::new(tool("kubernetes-validate"))
+        .args(["--strict", "--quiet", "-k", version])
+        .arg(file)
+        .output()
+        .expect("kubernetes-validate runs");
+    assert!(
+        output.status.success(),
+        "{} against Kubernetes {version}:\n{}{}",
+        file.display(),
+        stdout(&output),
+        stderr(&output)
+    );
+}
+
+#[test]
+fn every_manifest_passes_strict_validation_for_kubernetes_1_30_and_1_35() {
+    let dir = scratch("validate");
+    let mut files = Vec::new();
+    for (kustomization, _, count) in KUSTOMIZATIONS {
+        let output = kustomize_build(kustomization, &["--enable-alpha-plugins", "--enable-exec"]);
+        let text = stdout(&output);
+        assert_eq!(documents(&text).len(), *count, "{kustomization} rendered");
+        let file = dir.join(format!("{}.yaml", kustomization.replace('/', "-")));
+        std::fs::write(&file, text).unwrap();
+        files.push(file);
+    }
+    for case in ["failover-8.3", "scaleout-8.1"] {
+        let output = run_function(&read(format!("tests/testdata/{case}/input.yaml")));
+        let objects = generated(&parse(&stdout(&output)));
+        assert!(objects.len() >= 10, "{case} rendered");
+        let file = dir.join(format!("{case}.yaml"));
+        std::fs::write(&file, ignition_krm::krm::write_documents(&objects)).unwrap();
+        files.push(file);
+    }
+    for file in &files {
+        for version in ["1.30.0", "1.35.0"] {
+            validate(file, version);
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn strict_validation_does_catch_a_broken_manifest() {
+    // Guards the test above: the validator really rejects what it should.
+    let dir = scratch("validate-negative");
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: x\nspec:\n  strategy: {}\n",
+    )
+    .unwrap();
+    let output = Command::new(tool("kubernetes-validate"))
+        .args(["--strict", "-k", "1.30.0"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "an unknown field must fail strict validation");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// kpt is on these machines already; where it is not, there is nothing to run.
+fn kpt() -> Option<PathBuf> {
+    let path = repo_root().join(".tools/bin/kpt");
+    if path.exists() {
+        Some(path)
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "kpt is missing on CI");
+        eprintln!("kpt not found: the kpt test does nothing here");
+        None
+    }
+}
+
+fn kpt_eval(kpt: &Path, package: &Path) -> Output {
+    Command::new(kpt)
+        .args(["fn", "eval"])
+        .arg(package)
+        .arg("--exec")
+        .arg(bin_dir().join("ignition-krm"))
+        .arg("--fn-config")
+        .arg(package.join("ignition.yaml"))
+        .env("PATH", path_with_binary())
+        .output()
+        .expect("kpt runs")
+}
+
+#[test]
+fn kpt_fn_eval_writes_the_manifests_into_the_package_and_is_idempotent() {
+    let Some(kpt) = kpt() else { return };
+    let package = scratch("kpt");
+    let spec = read("bases/failover/spec/ignition.yaml");
+    std::fs::write(package.join("ignition.yaml"), &spec).unwrap();
+    std::fs::write(
+        package.join("Kptfile"),
+        "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: site\n",
+    )
+    .unwrap();
+
+    let output = kpt_eval(&kpt, &package);
+    assert!(output.status.success(), "kpt fn eval: {}", stderr(&output));
+    let statefulset = package.join("ignition/plant-b/statefulset-plant-b-gateway.yaml");
+    let written =
+        std::fs::read_to_string(&statefulset).expect("kpt wrote the StatefulSet where the path annotation says");
+    assert!(written.contains("replicas: 2"), "{written}");
+    let files = std::fs::read_dir(package.join("ignition/plant-b")).unwrap().count();
+    assert_eq!(files, 11, "one file per object");
+    assert!(package.join("ignition.yaml").exists(), "the spec file is kept");
+
+    let snapshot = |dir: &Path| -> Vec<(PathBuf, String)> {
+        let mut files: Vec<_> = walk(dir)
+            .into_iter()
+            .map(|path| (path.clone(), std::fs::read_to_string(&path).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&package);
+    let output = kpt_eval(&kpt, &package);
+    assert!(output.status.success(), "second kpt fn eval: {}", stderr(&output));
+    assert!(before == snapshot(&package), "a second run changes no file");
+    std::fs::remove_dir_all(package).unwrap();
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
