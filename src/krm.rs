@@ -52,6 +52,8 @@ pub enum ReadError {
     ItemsNotAList { found: &'static str },
     #[error("input item {index} is {found}: expected an object")]
     ItemNotAMapping { index: usize, found: &'static str },
+    #[error("input item {index} has a mapping key that is a list or a mapping: Kubernetes objects have string keys")]
+    ComplexKey { index: usize },
 }
 
 /// Reads a ResourceList (YAML or JSON) from text.
@@ -99,8 +101,24 @@ pub fn read(input: &str) -> Result<ResourceList, ReadError> {
             found: type_name(item),
         });
     }
+    if let Some(index) = items.iter().position(has_complex_key) {
+        return Err(ReadError::ComplexKey { index });
+    }
     let function_config = root.remove("functionConfig").filter(|config| !config.is_null());
     Ok(ResourceList { items, function_config })
+}
+
+/// Whether a mapping anywhere in `value` has a list or a mapping as a key (YAML allows it; no
+/// Kubernetes object has one, and the output could not keep it).
+fn has_complex_key(value: &Value) -> bool {
+    match value {
+        Value::Mapping(mapping) => mapping
+            .iter()
+            .any(|(key, child)| matches!(key, Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_)) || has_complex_key(child)),
+        Value::Sequence(sequence) => sequence.iter().any(has_complex_key),
+        Value::Tagged(tagged) => has_complex_key(&tagged.value),
+        _ => false,
+    }
 }
 
 /// How bad a result is. Always written out: a missing severity means error.
