@@ -112,9 +112,9 @@ pub fn read(input: &str) -> Result<ResourceList, ReadError> {
 /// Kubernetes object has one, and the output could not keep it).
 fn has_complex_key(value: &Value) -> bool {
     match value {
-        Value::Mapping(mapping) => mapping
-            .iter()
-            .any(|(key, child)| matches!(key, Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_)) || has_complex_key(child)),
+        Value::Mapping(mapping) => mapping.iter().any(|(key, child)| {
+            matches!(key, Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_)) || has_complex_key(child)
+        }),
         Value::Sequence(sequence) => sequence.iter().any(has_complex_key),
         Value::Tagged(tagged) => has_complex_key(&tagged.value),
         _ => false,

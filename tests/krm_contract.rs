@@ -360,3 +360,34 @@ fn two_specs_with_the_same_name_are_an_error() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("names must be unique"), "{}", stderr(&output));
 }
+
+#[test]
+fn a_renamed_site_leaves_no_orphans() {
+    // kpt: the spec is an item of the package; the user renames the site and runs the function again.
+    let (first, _) = ok_run(&kustomize_input(FAILOVER));
+    let mut list = first.clone();
+    list.as_mapping_mut().unwrap().remove("functionConfig");
+    let spec = list["items"]
+        .as_sequence_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|item| item["kind"] == "IgnitionCluster")
+        .unwrap();
+    spec["metadata"]["name"] = "plant-z".into();
+    let (second, _) = ok_run(&serde_norway::to_string(&list).unwrap());
+    let owners: std::collections::BTreeSet<String> = generated(&second)
+        .iter()
+        .map(|object| {
+            object["metadata"]["annotations"]["ignition.krm.dev/owner"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        ["scada/plant-z".to_owned()].into(),
+        "the old site's objects are gone"
+    );
+    assert_eq!(generated(&second).len(), generated(&first).len());
+}

@@ -194,8 +194,11 @@ fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
     let mut args = vec!["-n".to_owned(), "$(POD_NAME)".to_owned()];
     let behind_ingress = site.ingress.as_ref().filter(|_| tier.serves_users());
     if let Some(ingress) = behind_ingress {
-        // Users reach the gateway on the Ingress's standard ports.
-        args.extend(["-a", &ingress.host, "-h", "80", "-s", "443"].map(str::to_owned));
+        // Users reach the gateway on the Ingress's standard ports; HTTPS only where it has TLS.
+        args.extend(["-a", &ingress.host, "-h", "80"].map(str::to_owned));
+        if ingress.tls_secret.is_some() {
+            args.extend(["-s", "443"].map(str::to_owned));
+        }
     }
     args.push("--".to_owned());
     // Without this the wrapper log grows inside the container until the pod is evicted.

@@ -244,6 +244,12 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         .as_ref()
         .map(|ingress| resolve_ingress(ingress, &mut problems));
     let gateway_network = resolve_gateway_network(spec.gateway_network.clone().unwrap_or_default(), &mut problems);
+    if spec.redundancy.is_some() && !tiers.iter().any(Tier::is_redundant) {
+        problems.push(Problem::new(
+            "spec.redundancy",
+            "is only read for a master/backup pair, and this spec has a single backend (spec.backend.replicas: 1)",
+        ));
+    }
     let redundancy = spec.redundancy.clone().unwrap_or_default();
     let redundancy = RedundancySettings {
         standby_activity_level: match redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Warm) {
@@ -484,7 +490,7 @@ fn check_site_name(name: &str, tiers: &[Tier], problems: &mut Vec<Problem>) {
                 path,
                 format!(
                     "{name:?} is {} characters; at most {limit} fit, since the StatefulSet {name}-{} and its revision label \
-                     (name plus an 11-character hash) must stay within 63",
+                     (the name, '-' and a hash of up to 10 characters) must stay within 63",
                     name.len(),
                     tiers.iter().max_by_key(|tier| tier.kind.component().len()).map_or("", |tier| tier.kind.component())
                 ),

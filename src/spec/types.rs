@@ -143,7 +143,8 @@ pub struct License {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RedundantTier {
-    /// scaleout backend only: 2 (a master/backup pair, default) or 1 (a single independent gateway).
+    /// 2, a master/backup pair (the default). The scaleout backend may also be 1, a single independent
+    /// gateway; a failover pair is always 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 2))]
     pub replicas: Option<u32>,

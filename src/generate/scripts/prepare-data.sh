@@ -17,20 +17,31 @@ mode=${REDUNDANCY_MODE:?REDUNDANCY_MODE must be set}
 log() { echo "prepare-data: $*"; }
 
 marker="$volume/.ignition-krm-seeded"
-if [[ ! -e $marker ]]; then
-  # Where a gateway keeps its configuration differs between 8.1 (an internal database) and 8.3 (files).
+seeding="$volume/.ignition-krm-seeding"
+seed() {
+  log "seeding $volume from $image_data"
+  # The in-progress marker makes a copy cut short by a restart start over instead of being adopted.
+  touch "$seeding"
+  cp -a --no-preserve=ownership "$image_data/." "$volume/"
+  touch "$marker"
+  rm -f "$seeding"
+}
+if [[ -e $seeding ]]; then
+  log "an earlier first start was interrupted"
+  seed
+elif [[ ! -e $marker ]]; then
+  # Gateway data written by any earlier deployment: 8.1 keeps its configuration in an internal
+  # database, 8.3 in files. Either is adopted as it is (an 8.3 gateway migrates 8.1 data itself).
   case $version_line in
-    8.1) existing="$volume/db/config.idb" ;;
-    8.3) existing="$volume/config/resources" ;;
+    8.1 | 8.3) ;;
     *) log "unknown version line $version_line"; exit 1 ;;
   esac
-  if [[ -e $existing ]]; then
+  if [[ -e $volume/db/config.idb || -e $volume/config/resources ]]; then
     log "adopting the gateway data already on the volume"
+    touch "$marker"
   else
-    log "first start: seeding $volume from $image_data"
-    cp -a --no-preserve=ownership "$image_data/." "$volume/"
+    seed
   fi
-  touch "$marker"
 fi
 
 ordinal=${pod##*-}
@@ -56,16 +67,25 @@ if ! grep -qs '</properties>' "$file"; then
     '</properties>' >"$file"
 fi
 
-# Replaces the entry for a key (Java writes one entry a line) or adds it before </properties>.
+# Java writes one entry a line: an entry is removed by deleting its line.
+remove_entry() {
+  sed -i -e "/<entry key=\"${1//./\\.}\"[ />]/d" "$file"
+}
+
+# Replaces the entry for a key, or adds it before </properties>.
 set_entry() {
-  local key=$1 value=$2
-  local pattern=${key//./\\.}
-  sed -i -e "/<entry key=\"$pattern\"[ />]/d" \
-    -e "s|</properties>|<entry key=\"$key\">$value</entry>\n</properties>|" "$file"
+  remove_entry "$1"
+  sed -i -e "s|</properties>|<entry key=\"$1\">$2</entry>\n</properties>|" "$file"
 }
 
 set_entry redundancy.noderole "$role"
-if [[ $mode == pair ]]; then
+if [[ $mode == independent ]]; then
+  # A gateway that was once part of a pair must not keep looking for its old peer.
+  for key in redundancy.gan.host redundancy.gan.port redundancy.gan.enableSsl \
+    redundancy.standbyactivitylevel redundancy.masterrecoverymode; do
+    remove_entry "$key"
+  done
+else
   set_entry redundancy.gan.host "${REDUNDANCY_MASTER_HOST:?REDUNDANCY_MASTER_HOST must be set}"
   set_entry redundancy.gan.port "${REDUNDANCY_GAN_PORT:-8060}"
   set_entry redundancy.gan.enableSsl true
