@@ -133,3 +133,17 @@ else
   rm -f "$bin/kpt"
   warn "kpt not found on PATH: the kpt tests will be skipped"
 fi
+
+# ------------------------------------------------------------------------------------------------------- GNU time
+# The hostile-input tests measure each run's peak memory with `time -f %M`.
+if [[ -x /usr/bin/time ]] && /usr/bin/time -f %M true >/dev/null 2>&1; then
+  ln -sfn /usr/bin/time "$bin/time"
+  say "time ok (/usr/bin/time)"
+else
+  if command -v apt-get >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+    apt-get install -y -qq time >/dev/null || die "cannot install GNU time (apt-get install time)"
+  fi
+  [[ -x /usr/bin/time ]] || die "GNU time not found: install the package 'time'"
+  ln -sfn /usr/bin/time "$bin/time"
+  say "time installed"
+fi

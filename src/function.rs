@@ -183,10 +183,10 @@ fn source_file(config: &Value, items: &[Value]) -> Option<File> {
 
 /// An error result for a problem of one spec, pointing at the spec object and its file.
 fn problem_result(config: &Value, file: Option<File>, problem: Problem) -> KrmResult {
-    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(krm::abbreviate);
     let metadata = config.get("metadata");
     KrmResult {
-        message: problem.message,
+        message: krm::abbreviate(&problem.message),
         severity: Severity::Error,
         resource_ref: Some(ResourceRef {
             api_version: text(config.get("apiVersion")).unwrap_or_default(),
@@ -195,9 +195,9 @@ fn problem_result(config: &Value, file: Option<File>, problem: Problem) -> KrmRe
             namespace: text(metadata.and_then(|m| m.get("namespace"))),
         }),
         field: (!problem.path.is_empty()).then_some(Field {
-            path: problem.path,
-            current_value: problem.current,
-            proposed_value: problem.proposed,
+            path: krm::abbreviate(&problem.path),
+            current_value: problem.current.as_deref().map(krm::abbreviate),
+            proposed_value: problem.proposed.as_deref().map(krm::abbreviate),
         }),
         file,
         tags: Default::default(),

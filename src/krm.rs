@@ -179,7 +179,7 @@ pub struct KrmResult {
 impl KrmResult {
     pub fn error(message: impl Into<String>) -> Self {
         KrmResult {
-            message: message.into(),
+            message: abbreviate(&message.into()),
             severity: Severity::Error,
             resource_ref: None,
             field: None,
@@ -252,6 +252,21 @@ pub fn strip_orchestrator_annotations(item: &mut Value) {
     }
 }
 
+/// The longest text a message carries from the input; a 10 MB name must not become a 10 MB line.
+pub const MAX_ECHO_CHARS: usize = 300;
+
+/// Shortens text longer than [`MAX_ECHO_CHARS`] to its start and end, saying how much was left out.
+pub fn abbreviate(text: &str) -> String {
+    let count = text.chars().count();
+    if count <= MAX_ECHO_CHARS {
+        return text.to_owned();
+    }
+    let (head, tail) = (MAX_ECHO_CHARS * 2 / 3, MAX_ECHO_CHARS / 3);
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start} [... {} characters left out ...] {end}", count - head - tail)
+}
+
 /// A short name for the type of a YAML value, for messages.
 pub fn type_name(value: &Value) -> &'static str {
     match value {
@@ -271,5 +286,20 @@ fn describe_scalar(value: Option<&Value>) -> String {
         None => "<missing>".to_owned(),
         Some(Value::String(text)) => text.clone(),
         Some(other) => type_name(other).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_echoes_are_abbreviated_and_short_ones_kept() {
+        assert_eq!(abbreviate("plant-a"), "plant-a");
+        let long = format!("{}{}", "a".repeat(10_000), "é-end");
+        let short = abbreviate(&long);
+        assert!(short.chars().count() < MAX_ECHO_CHARS + 60, "{short}");
+        assert!(short.starts_with("aaaa") && short.ends_with("é-end"), "{short}");
+        assert!(short.contains("[... 9705 characters left out ...]"), "{short}");
     }
 }

@@ -1,0 +1,560 @@
+//! Hostile input, case by case: whatever a user feeds the function, it answers with an exit code,
+//! either nothing or a valid ResourceList with error results (never a generated object), one clear
+//! line on stderr per problem, no panic, and within bounds of time and memory.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_norway::Value;
+
+/// Per run: generous for a debug build on a loaded machine; a hang is far beyond it.
+const TIME_LIMIT: Duration = Duration::from_secs(30);
+/// Peak resident memory per run. The 64 MiB input cap needs about 70 MiB.
+const MEMORY_LIMIT_KIB: u64 = 256 * 1024;
+
+/// What a case feeds on stdin.
+enum Input {
+    Text(&'static str),
+    Bytes(&'static [u8]),
+    /// An IgnitionCluster (at column 0) given as the function config of a ResourceList.
+    Config(&'static str),
+    /// Bytes made by the test: too large or too repetitive to write out.
+    Made(fn() -> Vec<u8>),
+}
+
+/// What must come out.
+enum Expect {
+    /// Exit 1 and these problems, one stderr line (and one error result) each, in order: each
+    /// string must appear in its line.
+    Refused(&'static [&'static str]),
+    /// Exit 0 with generated objects.
+    Expanded,
+}
+
+struct Case {
+    name: &'static str,
+    input: Input,
+    expect: Expect,
+}
+
+/// A valid failover spec body, for cases that break one field of it.
+macro_rules! config {
+    ($spec:expr) => {
+        concat!(
+            "apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata:\n  name: plant-a\n  namespace: scada\nspec:\n",
+            $spec
+        )
+    };
+}
+macro_rules! valid_spec {
+    () => {
+        "  architecture: failover\n  version: \"8.3.3\"\n  adminPasswordSecret: plant-a-admin\n"
+    };
+}
+
+const NOT_A_LIST: &str = "expected a ResourceList";
+
+fn cases() -> Vec<Case> {
+    use Expect::*;
+    use Input::*;
+    let case = |name, input, expect| Case { name, input, expect };
+    vec![
+        // Not a ResourceList at all.
+        case("empty stdin", Text(""), Refused(&["input is empty"])),
+        case("only whitespace", Text("  \n\t\n"), Refused(&["input is empty"])),
+        case("only a comment", Text("# nothing here\n"), Refused(&["input is empty"])),
+        case("not YAML", Text("{{{ : ]\n"), Refused(&["input is not valid YAML"])),
+        case("an unclosed quote", Text("kind: \"ResourceList\n"), Refused(&["input is not valid YAML"])),
+        case("a tab indent", Text("kind: ResourceList\nitems:\n\t- a\n"), Refused(&["input is not valid YAML"])),
+        case("binary garbage", Bytes(b"\x00\x01\xff\xfe\x80garbage"), Refused(&["stdin is not UTF-8 text"])),
+        case("a NUL inside text", Bytes(b"kind: Resource\x00List\n"), Refused(&["input is not valid YAML"])),
+        case(
+            "invalid UTF-8 in a value",
+            Bytes(b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- name: caf\xe9\n"),
+            Refused(&["stdin is not UTF-8 text: invalid byte at offset 73"]),
+        ),
+        case("a plain scalar", Text("hello\n"), Refused(&[NOT_A_LIST])),
+        case("a list", Text("- kind: ResourceList\n"), Refused(&[NOT_A_LIST])),
+        case("a JSON number", Text("42"), Refused(&[NOT_A_LIST])),
+        case("a gzip header", Bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00"), Refused(&["stdin is not UTF-8 text"])),
+        case(
+            "a Kubernetes object instead of a list",
+            Text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"),
+            Refused(&["input has kind \"Deployment\": expected kind ResourceList"]),
+        ),
+        case(
+            "a ResourceList of another version",
+            Text("apiVersion: config.kubernetes.io/v2\nkind: ResourceList\nitems: []\n"),
+            Refused(&["input has apiVersion \"config.kubernetes.io/v2\""]),
+        ),
+        case(
+            "kind of the wrong type",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: [ResourceList]\n"),
+            Refused(&["input has kind \"a list\""]),
+        ),
+        // Resource exhaustion.
+        case("an alias bomb (billion laughs)", Made(billion_laughs), Refused(&["input is not valid YAML"])),
+        case("10,000 levels of flow nesting", Made(deep_flow), Refused(&["input is not valid YAML"])),
+        case("10,000 levels of block nesting", Made(deep_block), Refused(&["input is not valid YAML"])),
+        case("10,000 levels inside the spec", Made(deep_in_spec), Refused(&["input is not valid YAML"])),
+        case("a 100 MB input", Made(hundred_megabytes), Refused(&["stdin is larger than 64 MiB"])),
+        case("a 10 MB site name", Made(huge_name), Refused(&["metadata.name"])),
+        // Structure of the ResourceList.
+        case(
+            "duplicate keys in the list",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nitems: []\n"),
+            Refused(&["duplicate entry with key \"items\""]),
+        ),
+        case(
+            "duplicate keys in the spec",
+            Config(config!("  architecture: failover\n  architecture: scaleout\n")),
+            Refused(&["duplicate entry with key \"architecture\""]),
+        ),
+        case(
+            "several documents",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n---\napiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"),
+            Refused(&["more than one document"]),
+        ),
+        case(
+            "a ResourceList without items or config",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"),
+            Refused(&["no IgnitionCluster to expand"]),
+        ),
+        case(
+            "items is a string",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: everything\n"),
+            Refused(&["input field items is a string: expected a list of objects"]),
+        ),
+        case(
+            "items is a mapping",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: {a: b}\n"),
+            Refused(&["input field items is a mapping"]),
+        ),
+        case(
+            "an item is a number",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [{kind: ConfigMap}, 7]\n"),
+            Refused(&["input item 1 is an integer: expected an object"]),
+        ),
+        case(
+            "an item with a mapping key",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {? {a: b} : c}\n"),
+            Refused(&["input item 0 has a mapping key"]),
+        ),
+        // The function config.
+        case(
+            "a config of another kind",
+            Made(|| with_config("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plant-a}\n")),
+            Refused(&["expected apiVersion ignition.krm.dev/v1alpha1, kind IgnitionCluster"]),
+        ),
+        case(
+            "a config of another version",
+            Config("apiVersion: ignition.krm.dev/v1beta1\nkind: IgnitionCluster\nmetadata: {name: plant-a}\nspec: {}\n"),
+            Refused(&["the function config is ignition.krm.dev/v1beta1/IgnitionCluster"]),
+        ),
+        case(
+            "a config that is a string",
+            Made(|| with_config("just text\n")),
+            Refused(&["expected apiVersion ignition.krm.dev/v1alpha1"]),
+        ),
+        case(
+            "a config without spec",
+            Config("apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: plant-a}\n"),
+            Refused(&["spec"]),
+        ),
+        case(
+            "every field with a wrong type",
+            Config(config!(concat!(
+                "  architecture: 7\n  version: 8.3\n  edition: [standard]\n  timezone: {}\n  image: docker.io/x\n",
+                "  adminUsername: true\n  adminPasswordSecret: [a]\n  license: secret\n  modules: perspective\n",
+                "  deploymentMode: 1\n  ingress: yes\n  gatewayNetwork: []\n  redundancy: Hot\n",
+                "  gateway: {replicas: two, resources: {cpu: [1], memory: {}}, storage: {size: true, storageClassName: 5}}\n"
+            ))),
+            Refused(&[
+                "spec.architecture:",
+                "spec.version: expected a string, found a number",
+                "spec.edition:",
+                "spec.timezone: expected a string",
+                "spec.image: expected a mapping",
+                "spec.adminUsername: expected a string",
+                "spec.adminPasswordSecret: expected a string",
+                "spec.license: expected a mapping",
+                "spec.modules: expected a list",
+                "spec.deploymentMode: expected a string",
+                "spec.ingress: expected a mapping",
+                "spec.gatewayNetwork: expected a mapping",
+                "spec.redundancy: expected a mapping",
+                "spec.gateway.replicas: expected an integer",
+                "spec.gateway.resources.cpu: expected a string or a number",
+                "spec.gateway.resources.memory: expected a string or a number",
+                "spec.gateway.storage.size: expected a string or a number",
+                "spec.gateway.storage.storageClassName: expected a string",
+            ]),
+        ),
+        case(
+            "metadata with wrong types",
+            Config("apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: 5, namespace: [a], labels: x}\nspec:\n  architecture: failover\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n"),
+            Refused(&["metadata.name: expected a string", "metadata.namespace: expected a string", "metadata.labels: expected a mapping"]),
+        ),
+        // Numbers and quantities.
+        case("negative replicas", Config(config!(concat!(valid_spec!(), "  gateway: {replicas: -1}\n"))), Refused(&["spec.gateway.replicas: must be at least 1"])),
+        case(
+            "absurd replicas",
+            Config(config!(concat!(valid_spec!(), "  gateway: {replicas: 99999999999999999999}\n"))),
+            Refused(&["spec.gateway.replicas:"]),
+        ),
+        case(
+            "too many frontends",
+            Config(config!("  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n  frontend: {replicas: 100000}\n")),
+            Refused(&["spec.frontend.replicas: must be at most 100"]),
+        ),
+        case("fractional replicas", Config(config!(concat!(valid_spec!(), "  gateway: {replicas: 1.5}\n"))), Refused(&["spec.gateway.replicas: expected an integer"])),
+        case("negative memory", Config(config!(concat!(valid_spec!(), "  gateway: {resources: {memory: -4Gi}}\n"))), Refused(&["spec.gateway.resources.memory"])),
+        case("zero CPU", Config(config!(concat!(valid_spec!(), "  gateway: {resources: {cpu: 0}}\n"))), Refused(&["spec.gateway.resources.cpu"])),
+        case("a CPU in words", Config(config!(concat!(valid_spec!(), "  gateway: {resources: {cpu: lots}}\n"))), Refused(&["spec.gateway.resources.cpu"])),
+        case("memory in GB", Config(config!(concat!(valid_spec!(), "  gateway: {resources: {memory: 4GB}}\n"))), Refused(&["spec.gateway.resources.memory"])),
+        case("absurd storage", Config(config!(concat!(valid_spec!(), "  gateway: {storage: {size: 9999999999999999999999Ei}}\n"))), Refused(&["spec.gateway.storage.size"])),
+        case("NaN memory", Config(config!(concat!(valid_spec!(), "  gateway: {resources: {memory: .nan}}\n"))), Refused(&["spec.gateway.resources.memory"])),
+        // Names and versions.
+        case(
+            "a name that is not a DNS label",
+            Config("apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: Plant_A}\nspec:\n  architecture: failover\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n"),
+            Refused(&["metadata.name"]),
+        ),
+        case(
+            "a name too long for the pods",
+            Config("apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: plant-with-a-name-far-too-long-for-statefulset-pods}\nspec:\n  architecture: failover\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n"),
+            Refused(&["metadata.name: \"plant-with-a-name-far-too-long-for-statefulset-pods\" is 51 characters; at most 44 fit"]),
+        ),
+        case(
+            "an empty name",
+            Config("apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: \"\"}\nspec:\n  architecture: failover\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n"),
+            Refused(&["metadata.name"]),
+        ),
+        case(
+            "a bad namespace and Secret name",
+            Config("apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: plant-a, namespace: \"../etc\"}\nspec:\n  architecture: failover\n  version: \"8.3.3\"\n  adminPasswordSecret: \"a secret!\"\n"),
+            Refused(&["metadata.namespace", "spec.adminPasswordSecret"]),
+        ),
+        case("version latest", Config(config!("  architecture: failover\n  version: latest\n  adminPasswordSecret: s\n")), Refused(&["spec.version"])),
+        case("version 8.3", Config(config!("  architecture: failover\n  version: \"8.3\"\n  adminPasswordSecret: s\n")), Refused(&["spec.version"])),
+        case("version 8.2.0", Config(config!("  architecture: failover\n  version: \"8.2.0\"\n  adminPasswordSecret: s\n")), Refused(&["spec.version"])),
+        case("version with a shell", Config(config!("  architecture: failover\n  version: \"8.3.3; rm -rf /\"\n  adminPasswordSecret: s\n")), Refused(&["spec.version"])),
+        // Unknown fields, with the nearest known one.
+        case(
+            "a misspelt spec field",
+            Config(config!(concat!(valid_spec!(), "  redundancey: {}\n"))),
+            Refused(&["spec.redundancey: unknown field \"redundancey\"; did you mean \"redundancy\"?"]),
+        ),
+        case(
+            "a misspelt nested field",
+            Config(config!(concat!(valid_spec!(), "  gateway: {replica: 2}\n"))),
+            Refused(&["spec.gateway.replica: unknown field \"replica\"; did you mean \"replicas\"?"]),
+        ),
+        case(
+            "a field from nowhere",
+            Config(config!(concat!(valid_spec!(), "  hostNetwork: true\n"))),
+            Refused(&["spec.hostNetwork"]),
+        ),
+        // Line ends must not matter.
+        case("CRLF line ends", Made(crlf_input), Expanded),
+        case("a byte-order mark", Made(bom_input), Expanded),
+    ]
+}
+
+fn with_config(config: &str) -> Vec<u8> {
+    let indented: String = config.lines().map(|line| format!("  {line}\n")).collect();
+    format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{indented}")
+        .into_bytes()
+}
+
+fn valid_input() -> String {
+    read("tests/testdata/failover-8.3/input.yaml")
+}
+
+fn crlf_input() -> Vec<u8> {
+    valid_input().replace('\n', "\r\n").into_bytes()
+}
+
+fn bom_input() -> Vec<u8> {
+    format!("\u{feff}{}", valid_input()).into_bytes()
+}
+
+fn billion_laughs() -> Vec<u8> {
+    let mut text = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n");
+    text.push_str("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for level in 1..12 {
+        let previous = format!("*l{}", level - 1);
+        text.push_str(&format!("l{level}: &l{level} [{}]\n", vec![previous; 10].join(", ")));
+    }
+    text.into_bytes()
+}
+
+fn deep_flow() -> Vec<u8> {
+    format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes()
+}
+
+fn deep_block() -> Vec<u8> {
+    let mut text = String::new();
+    for level in 0..10_000 {
+        text.push_str(&" ".repeat(level));
+        text.push_str("a:\n");
+    }
+    text.into_bytes()
+}
+
+fn deep_in_spec() -> Vec<u8> {
+    let config = format!(
+        "apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {{name: plant-a}}\nspec: {}{}\n",
+        "{a: ".repeat(10_000),
+        "}".repeat(10_000)
+    );
+    with_config(&config)
+}
+
+fn hundred_megabytes() -> Vec<u8> {
+    let mut text = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n".to_vec();
+    let item =
+        b"- {apiVersion: v1, kind: ConfigMap, metadata: {name: filler}, data: {k: vvvvvvvvvvvvvvvvvvvvvvvvvvvvvv}}\n";
+    while text.len() < 100_000_000 {
+        text.extend_from_slice(item);
+    }
+    text
+}
+
+fn huge_name() -> Vec<u8> {
+    let config = format!(
+        "apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {{name: {}}}\nspec:\n  architecture: failover\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n",
+        "a".repeat(10_000_000)
+    );
+    with_config(&config)
+}
+
+fn input_bytes(input: &Input) -> Vec<u8> {
+    match input {
+        Input::Text(text) => text.as_bytes().to_vec(),
+        Input::Bytes(bytes) => bytes.to_vec(),
+        Input::Config(config) => with_config(config),
+        Input::Made(make) => make(),
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+    elapsed: Duration,
+    peak_kib: u64,
+}
+
+/// Runs the binary under `time -f %M` (peak RSS in KiB), feeding stdin from a thread and killing
+/// it at the time limit.
+fn run(input: Vec<u8>) -> Run {
+    let report = tempfile_path();
+    let mut child = Command::new(tool("time"))
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&report)
+        .arg(assert_cmd::cargo::cargo_bin!("ignition-krm"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || match stdin.write_all(&input) {
+        // The function stops reading at its input cap.
+        Err(error) if error.kind() == ErrorKind::BrokenPipe => {}
+        other => other.expect("stdin accepts the input"),
+    });
+    let mut stdout_pipe = child.stdout.take().unwrap();
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stdout_pipe.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let stderr_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stderr_pipe.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > TIME_LIMIT {
+            child.kill().unwrap();
+            panic!("still running after {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = started.elapsed();
+    writer.join().unwrap();
+    let stdout = stdout_reader.join().unwrap().unwrap();
+    let stderr = String::from_utf8(stderr_reader.join().unwrap().unwrap()).expect("stderr is UTF-8");
+    let peak = std::fs::read_to_string(&report).expect("time wrote its report");
+    let _ = std::fs::remove_file(&report);
+    let peak_kib = peak
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .unwrap_or_else(|| panic!("time's report is not a number: {peak:?}"));
+    // `time` reports the child's exit status as its own.
+    Run {
+        code: status.code().expect("exited, not killed by a signal"),
+        stdout,
+        stderr,
+        elapsed,
+        peak_kib,
+    }
+}
+
+fn tempfile_path() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "ignition-krm-hostile-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Everything that must hold of one case; the problems found, empty when it passes.
+fn check(case: &Case, run: &Run) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut fail = |message: String| problems.push(message);
+    if run.elapsed > TIME_LIMIT {
+        fail(format!("took {:?}", run.elapsed));
+    }
+    if run.peak_kib > MEMORY_LIMIT_KIB {
+        fail(format!("peak memory {} MiB", run.peak_kib / 1024));
+    }
+    for marker in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "stack backtrace",
+        "thread 'main'",
+        "overflow",
+    ] {
+        if run.stderr.contains(marker) {
+            fail(format!("stderr shows a panic or crash ({marker}):\n{}", run.stderr));
+        }
+    }
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    if lines.iter().any(|line| line.len() > 1000) {
+        fail("a stderr line is longer than 1000 characters".to_owned());
+    }
+    let list = match std::str::from_utf8(&run.stdout) {
+        Ok("") => None,
+        Ok(text) => match serde_norway::from_str::<Value>(text) {
+            Ok(list) if list["kind"] == "ResourceList" && list["apiVersion"] == "config.kubernetes.io/v1" => Some(list),
+            _ => {
+                fail(format!(
+                    "stdout is not a ResourceList: {}",
+                    &text[..text.len().min(300)]
+                ));
+                None
+            }
+        },
+        Err(_) => {
+            fail("stdout is not UTF-8".to_owned());
+            None
+        }
+    };
+    match case.expect {
+        Expect::Expanded => {
+            if run.code != 0 {
+                fail(format!("exit {} instead of 0: {}", run.code, run.stderr));
+            }
+            if !run.stderr.is_empty() {
+                fail(format!("stderr is not empty: {}", run.stderr));
+            }
+            if list.as_ref().is_none_or(|list| generated(list).is_empty()) {
+                fail("no generated objects".to_owned());
+            }
+        }
+        Expect::Refused(expected) => {
+            if run.code != 1 {
+                fail(format!("exit {} instead of 1", run.code));
+            }
+            if lines.len() != expected.len() {
+                fail(format!(
+                    "{} stderr lines instead of {}:\n{}",
+                    lines.len(),
+                    expected.len(),
+                    run.stderr
+                ));
+            }
+            for (line, wanted) in lines.iter().zip(expected) {
+                if !line.starts_with("ignition-krm: error: ") || !line.contains(wanted) {
+                    fail(format!("stderr line {line:?} does not say {wanted:?}"));
+                }
+            }
+            if let Some(list) = &list {
+                if !generated(list).is_empty() {
+                    fail("a generated object on a refusal".to_owned());
+                }
+                let results = list["results"].as_sequence().cloned().unwrap_or_default();
+                if results.len() != lines.len() || results.iter().any(|result| result["severity"] != "error") {
+                    fail(format!("{} results instead of {} errors", results.len(), lines.len()));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn hostile_inputs_get_a_clear_answer_within_bounds() {
+    let cases = cases();
+    assert!(cases.len() >= 40, "the suite has {} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let run = run(input_bytes(&case.input));
+        let problems = check(case, &run);
+        if !problems.is_empty() {
+            failures.push(format!("{}:\n  {}", case.name, problems.join("\n  ")));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// The harness itself must be able to fail: a limit that no run meets is reported.
+#[test]
+fn the_harness_notices_a_wrong_expectation() {
+    let case = Case {
+        name: "valid input claimed refused",
+        input: Input::Made(|| valid_input().into_bytes()),
+        expect: Expect::Refused(&["something"]),
+    };
+    let run = run(input_bytes(&case.input));
+    let problems = check(&case, &run);
+    assert!(
+        problems.iter().any(|problem| problem.contains("exit 0 instead of 1")),
+        "{problems:?}"
+    );
+    assert!(run.peak_kib > 1000, "peak memory is measured: {} KiB", run.peak_kib);
+}
+
+/// CRLF input must give exactly what LF input gives.
+#[test]
+fn crlf_line_ends_give_the_same_output() {
+    let lf = run(valid_input().into_bytes());
+    let crlf = run(crlf_input());
+    assert_eq!(lf.code, 0, "{}", lf.stderr);
+    assert_eq!(crlf.code, 0, "{}", crlf.stderr);
+    assert_eq!(
+        String::from_utf8(crlf.stdout).unwrap(),
+        String::from_utf8(lf.stdout).unwrap()
+    );
+}
