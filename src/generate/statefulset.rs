@@ -19,7 +19,7 @@ use super::config::{
 };
 use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
 use super::policy::tier_selector;
-use super::{labels, metadata, CONFIG_HASH_ANNOTATION};
+use super::{add_checkov_skip, labels, metadata, CheckovSkip, CONFIG_HASH_ANNOTATION};
 use crate::spec::{Site, Tier, VersionLine};
 
 /// The image's user and group.
@@ -40,8 +40,45 @@ const SCRIPT_MODE: i32 = 0o555;
 /// Read for owner and group: the pod's fsGroup lets the gateway read its Secrets, nobody else.
 const SECRET_MODE: i32 = 0o440;
 
+/// Ignition writes its logs, temp files and module caches under its install directory, not only
+/// under the data volume.
+pub const SKIP_READ_ONLY_ROOT: CheckovSkip = CheckovSkip {
+    check: "CKV_K8S_22",
+    reason: "Ignition writes under /usr/local/bin/ignition (logs, temp, module cache), not only its data volume",
+};
+/// The image's files belong to its user 2003; another UID could not write them.
+pub const SKIP_HIGH_UID: CheckovSkip = CheckovSkip {
+    check: "CKV_K8S_40",
+    reason: "the image's files belong to its user 2003; a UID of 10000 or more could not write them",
+};
+pub const SKIP_DIGEST: CheckovSkip = CheckovSkip {
+    check: "CKV_K8S_43",
+    reason: "no spec.image.digest given: the image is pinned by its exact version tag",
+};
+pub const SKIP_PULL_ALWAYS: CheckovSkip = CheckovSkip {
+    check: "CKV_K8S_15",
+    reason: "spec.image.pullPolicy is not Always: the tag is an exact release, so a cached image is the same image",
+};
+
+/// The checkov checks this site's StatefulSets cannot pass, each with its reason.
+pub fn checkov_skips(site: &Site) -> Vec<&'static CheckovSkip> {
+    let mut skips = vec![&SKIP_READ_ONLY_ROOT, &SKIP_HIGH_UID];
+    if !site.image.contains("@sha256:") {
+        skips.push(&SKIP_DIGEST);
+    }
+    if site.pull_policy != "Always" {
+        skips.push(&SKIP_PULL_ALWAYS);
+    }
+    skips
+}
+
 pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
     let name = names::statefulset(site, tier);
+    let mut metadata = metadata(site, Some(tier), name);
+    let annotations = metadata.annotations.get_or_insert_with(BTreeMap::new);
+    for skip in checkov_skips(site) {
+        add_checkov_skip(annotations, skip);
+    }
     let template_metadata = ObjectMeta {
         labels: Some(labels(site, Some(tier))),
         annotations: Some(BTreeMap::from([
@@ -54,7 +91,7 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
         ..Default::default()
     };
     StatefulSet {
-        metadata: metadata(site, Some(tier), name),
+        metadata,
         spec: Some(StatefulSetSpec {
             replicas: Some(tier.replicas as i32),
             service_name: Some(names::headless_service(site, tier)),
