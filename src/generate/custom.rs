@@ -103,7 +103,8 @@ pub struct CertificateSpec {
     pub dns_names: Vec<String>,
     pub duration: String,
     pub renew_before: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    // cert-manager spells it isCA, not camelCase.
+    #[serde(rename = "isCA", skip_serializing_if = "Option::is_none")]
     pub is_ca: Option<bool>,
     pub private_key: PrivateKey,
     #[serde(skip_serializing_if = "Vec::is_empty")]
