@@ -4,6 +4,7 @@
 //! the structure against the schema derived from the types, then serde into the types, then the
 //! rules no schema can say (names, versions, quantities, which tiers fit which architecture).
 
+mod features;
 mod quantity;
 mod schema_check;
 mod site;
@@ -14,7 +15,10 @@ use std::sync::OnceLock;
 use serde_norway::Value;
 
 pub use quantity::Quantity;
-pub use site::{GatewayNetworkSettings, IngressSettings, RedundancySettings, Site, Tier, TierKind, VersionLine};
+pub use site::{
+    GanCertificateSettings, GatewayNetworkSettings, HttpRouteSettings, IngressSettings, RedundancySettings,
+    RestoreSettings, RestoreSource, Site, Tier, TierKind, VersionLine,
+};
 pub use types::*;
 
 /// One thing wrong with a spec: where, what, and what would be right.
