@@ -353,6 +353,10 @@ struct Run {
 /// Runs the binary under `time -f %M` (peak RSS in KiB), feeding stdin from a thread and killing
 /// it at the time limit.
 fn run(input: Vec<u8>) -> Run {
+    run_with(&[], input)
+}
+
+fn run_with(args: &[&std::ffi::OsStr], input: Vec<u8>) -> Run {
     let report = tempfile_path();
     let mut child = Command::new(tool("time"))
         .arg("-f")
@@ -360,6 +364,7 @@ fn run(input: Vec<u8>) -> Run {
         .arg("-o")
         .arg(&report)
         .arg(assert_cmd::cargo::cargo_bin!("ignition-krm"))
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -557,4 +562,55 @@ fn crlf_line_ends_give_the_same_output() {
         String::from_utf8(crlf.stdout).unwrap(),
         String::from_utf8(lf.stdout).unwrap()
     );
+}
+
+/// `ignition-krm manifests FILE...` prints plain manifests, so on any problem it prints nothing at
+/// all on stdout and one line on stderr.
+#[test]
+fn the_manifests_command_refuses_any_bad_file_with_one_line_and_no_output() {
+    let dir = std::env::temp_dir().join(format!("ignition-krm-hostile-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: &[(&str, Vec<u8>, &str)] = &[
+        ("garbage.yaml", b"\x00\xff\xfe".to_vec(), "is not UTF-8 text"),
+        ("bomb.yaml", billion_laughs(), "not valid YAML"),
+        ("deep.yaml", deep_flow(), "not valid YAML"),
+        ("huge.yaml", vec![b'#'; 65 << 20], "larger than 64 MiB"),
+        ("directory", Vec::new(), "cannot read"),
+        ("missing.yaml", Vec::new(), "cannot open"),
+        (
+            "bad-spec.yaml",
+            b"apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: plant-a}\nspec:\n  architecture: failover\n  version: latest\n  adminPasswordSecret: s\n".to_vec(),
+            "spec.version",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, content, wanted) in files {
+        let path = dir.join(name);
+        match *name {
+            "directory" => std::fs::create_dir_all(&path).unwrap(),
+            "missing.yaml" => {}
+            _ => std::fs::write(&path, content).unwrap(),
+        }
+        let run = run_with(&["manifests".as_ref(), path.as_os_str()], Vec::new());
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        let ok = run.code == 1
+            && run.stdout.is_empty()
+            && lines.len() == 1
+            && lines[0].starts_with("ignition-krm: ")
+            && lines[0].contains(wanted)
+            && !run.stderr.contains("panicked")
+            && run.peak_kib < MEMORY_LIMIT_KIB;
+        if !ok {
+            failures.push(format!(
+                "{name}: exit {}, {} bytes of stdout, {} KiB, stderr:\n{}",
+                run.code,
+                run.stdout.len(),
+                run.peak_kib,
+                run.stderr
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

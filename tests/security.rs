@@ -394,7 +394,8 @@ fn documents(text: &str) -> Vec<Value> {
 fn the_restricted_check_catches_each_kind_of_violation() {
     let objects = golden_objects("failover-8.3");
     let template = pod_templates(&objects)[0].clone();
-    let breakers: &[(&str, fn(&mut Value))] = &[
+    type Breaker = (&'static str, fn(&mut Value));
+    let breakers: &[Breaker] = &[
         ("hostNetwork", |t| t["spec"]["hostNetwork"] = true.into()),
         ("hostPath", |t| {
             t["spec"]["volumes"]
