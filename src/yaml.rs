@@ -6,6 +6,7 @@
 //! version could read as anything but a string, writes block style with the compact sequences
 //! kyaml writes, multi-line strings as literal blocks, and nothing that depends on the platform.
 
+use serde_norway::value::Tag;
 use serde_norway::{Mapping, Value};
 
 /// Writes one value as a YAML document body (no `---`), ending with a newline.
@@ -75,7 +76,7 @@ fn write_nested(out: &mut String, value: &Value, indent: usize, after_dash: bool
         }
         Value::Tagged(tagged) if is_collection(&tagged.value) => {
             out.push(' ');
-            out.push_str(&tagged.tag.to_string());
+            write_tag(out, &tagged.tag);
             out.push('\n');
             match &tagged.value {
                 Value::Mapping(mapping) => write_mapping(out, mapping, indent, false),
@@ -107,7 +108,7 @@ fn write_inline(out: &mut String, value: &Value, indent: usize) {
         Value::Mapping(_) => out.push_str("{}"),
         Value::Sequence(_) => out.push_str("[]"),
         Value::Tagged(tagged) => {
-            out.push_str(&tagged.tag.to_string());
+            write_tag(out, &tagged.tag);
             out.push(' ');
             write_inline(out, &tagged.value, indent);
         }
@@ -121,6 +122,21 @@ fn write_string(out: &mut String, text: &str, indent: usize) {
         write_literal_block(out, text, indent);
     } else {
         write_double_quoted(out, text);
+    }
+}
+
+/// Writes a tag in its `!name` form, percent-encoding every character a tag shorthand cannot hold
+/// as it is: parsers decode the escapes, so `!foo%21` and the non-specific `!` (name `!`) read back
+/// as the tags they were, where writing them raw gives `!foo!` (another tag) or `!!` (not YAML).
+fn write_tag(out: &mut String, tag: &Tag) {
+    let text = tag.to_string();
+    out.push('!');
+    for byte in text[1..].bytes() {
+        if byte.is_ascii_alphanumeric() || b"-#;/?:@&=+$_.~*'()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
     }
 }
 
@@ -257,6 +273,25 @@ mod tests {
         let text = "a: 1\nb: [x, {c: d, e: []}, {}]\nc: \"line one\\nline two\\n\"\nd: \"tab\\there \\u0001 \\u2028 é\"\ne: -1.5\nf: null\ng: [[1, 2], [3]]\nh: \"trailing  \\n\"\ni: \"x\\n\\n\"\nj: \"no newline\\nat end\"\n";
         let value: Value = serde_norway::from_str(text).unwrap();
         assert_eq!(round_trip(&value), value);
+    }
+
+    #[test]
+    fn tags_read_back_as_the_same_tags() {
+        // Found by the resource_list fuzz target: `! null` was written as `!! null`, which is not YAML.
+        for text in [
+            "a: ! null\n",
+            "a: !foo%21 b\n",
+            "a: !x y\n",
+            "a: !caf%C3%A9 [1, 2]\n",
+            "a: !t {b: c}\n",
+            "a: !a%2Cb%5B%5D c\n",
+        ] {
+            let value: Value = serde_norway::from_str(text).unwrap();
+            let written = to_string(&value);
+            let reread: Value = serde_norway::from_str(&written).unwrap_or_else(|error| panic!("{written}: {error}"));
+            assert_eq!(reread, value, "{text} was written as {written}");
+            assert_eq!(to_string(&reread), written, "stable");
+        }
     }
 
     #[test]

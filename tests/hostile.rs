@@ -259,6 +259,19 @@ fn cases() -> Vec<Case> {
             Config(config!(concat!(valid_spec!(), "  hostNetwork: true\n"))),
             Refused(&["spec.hostNetwork"]),
         ),
+        // Inputs the fuzzers found (tests/fuzz-regressions/): the output must read back.
+        case(
+            "fuzz: a non-specific tag in an item",
+            Made(|| std::fs::read(repo_root().join("tests/fuzz-regressions/resource_list-empty-tag.yaml")).unwrap()),
+            Refused(&[
+                "metadata.annotations: expected a mapping",
+                "metadata.architecture: unknown field",
+                "metadata.edition: unknown field",
+                "metadata.gateway: unknown field",
+                "metadata.name: is required",
+                "spec: is required",
+            ]),
+        ),
         // Line ends must not matter.
         case("CRLF line ends", Made(crlf_input), Expanded),
         case("a byte-order mark", Made(bom_input), Expanded),
