@@ -523,3 +523,77 @@ fn the_committed_schema_matches_the_types() {
         .get("targetCPUUtilizationPercentage")
         .is_some());
 }
+
+// ---------------------------------------------------------------------------------------------- pre-commit
+
+fn git(dir: &Path, args: &[&str]) {
+    let output = Command::new("git")
+        .args(["-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
+}
+
+/// `pre-commit try-repo <this repository> HOOK --all-files` in a scratch repository. pre-commit
+/// builds the hook with `cargo install`; a fast profile and a shared target directory keep that short.
+fn try_hook(site_repo: &Path, hook: &str) -> Output {
+    let cache = repo_root().join("target/pre-commit");
+    Command::new(tool("pre-commit"))
+        .args(["try-repo"])
+        .arg(repo_root())
+        .args([hook, "--all-files", "--color=never"])
+        .current_dir(site_repo)
+        .env("PRE_COMMIT_HOME", cache.join("home"))
+        .env("CARGO_TARGET_DIR", cache.join("build"))
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_pre_commit_hooks_fix_and_check_a_stale_tree() {
+    let site_repo = scratch("pre-commit-sites");
+    git(&site_repo, &["init", "-q"]);
+    std::fs::create_dir_all(site_repo.join("sites/plant-d")).unwrap();
+    std::fs::copy(
+        repo_root().join(EXAMPLE_SITES).join("plant-d/ignition.yaml"),
+        site_repo.join("sites/plant-d/ignition.yaml"),
+    )
+    .unwrap();
+    git(&site_repo, &["add", "-A"]);
+    git(&site_repo, &["commit", "-qm", "a site"]);
+
+    let report = |output: &Output| format!("{}{}", stdout(output), stderr(output));
+    // No tree yet: the render hook writes it and fails, the next run passes.
+    let first = try_hook(&site_repo, "ignition-render");
+    assert!(!first.status.success(), "{}", report(&first));
+    let rendered = site_repo.join("rendered/plant-d/overlays/prod/kustomization.yaml");
+    assert!(rendered.is_file(), "{}", report(&first));
+    git(&site_repo, &["add", "-A"]);
+    git(&site_repo, &["commit", "-qm", "rendered"]);
+    let current = try_hook(&site_repo, "ignition-render");
+    assert!(current.status.success(), "{}", report(&current));
+    let check = try_hook(&site_repo, "ignition-render-check");
+    assert!(check.status.success(), "{}", report(&check));
+
+    // The spec changes and the tree is not re-rendered: the check fails and writes nothing; the
+    // render hook fails and fixes it.
+    let spec = site_repo.join("sites/plant-d/ignition.yaml");
+    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap().replace("size: 50Gi", "size: 80Gi")).unwrap();
+    git(&site_repo, &["commit", "-qam", "bigger prod volume"]);
+    let stale = snapshot(&site_repo.join("rendered"));
+    let check = try_hook(&site_repo, "ignition-render-check");
+    assert!(!check.status.success(), "{}", report(&check));
+    assert!(report(&check).contains("1 changed, 0 missing, 0 stray"), "{}", report(&check));
+    assert_eq!(snapshot(&site_repo.join("rendered")), stale);
+    let fix = try_hook(&site_repo, "ignition-render");
+    assert!(!fix.status.success(), "{}", report(&fix));
+    let patch = site_repo.join("rendered/plant-d/overlays/prod/patch-statefulset-plant-d-gateway.yaml");
+    assert!(std::fs::read_to_string(patch).unwrap().contains("80Gi"));
+    let after = try_hook(&site_repo, "ignition-render");
+    assert!(after.status.success(), "{}", report(&after));
+}
