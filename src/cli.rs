@@ -142,7 +142,9 @@ pub fn legacy_plugin(config: &Path) -> u8 {
 /// The environment Argo CD asks for: the `ARGOCD_ENV_` variable or the plugin parameter; both given
 /// and different is an error.
 fn argocd_environment() -> Result<Option<String>, String> {
-    let variable = std::env::var(ARGOCD_ENVIRONMENT_VARIABLE).ok().filter(|value| !value.is_empty());
+    let variable = std::env::var(ARGOCD_ENVIRONMENT_VARIABLE)
+        .ok()
+        .filter(|value| !value.is_empty());
     let parameter = match std::env::var(ARGOCD_PARAMETERS_VARIABLE) {
         Ok(json) if !json.trim().is_empty() => argocd_parameter(&json)?,
         _ => None,
@@ -206,7 +208,9 @@ fn set_annotation(object: &mut Value, key: &str, value: &str) {
     let Some(object) = object.as_mapping_mut() else {
         return;
     };
-    let metadata = object.entry("metadata".into()).or_insert(Value::Mapping(Default::default()));
+    let metadata = object
+        .entry("metadata".into())
+        .or_insert(Value::Mapping(Default::default()));
     let Some(metadata) = metadata.as_mapping_mut() else {
         return;
     };
@@ -247,7 +251,10 @@ fn render_command(inputs: &[PathBuf], out: &Path, check: bool, fail_on_change: b
                 text.push_str(
                     &diff
                         .unified_diff()
-                        .header(&on_disk.display().to_string(), &format!("{} (rendered)", on_disk.display()))
+                        .header(
+                            &on_disk.display().to_string(),
+                            &format!("{} (rendered)", on_disk.display()),
+                        )
                         .to_string(),
                 );
             }
@@ -317,7 +324,11 @@ fn compare(tree: &Tree, out: &Path) -> Result<Drift, String> {
             Err(error) => return Err(format!("cannot read {}: {error}", file.display())),
         }
     }
-    let sites: BTreeSet<&str> = tree.keys().filter_map(|path| path.split_once('/')).map(|(site, _)| site).collect();
+    let sites: BTreeSet<&str> = tree
+        .keys()
+        .filter_map(|path| path.split_once('/'))
+        .map(|(site, _)| site)
+        .collect();
     for site in sites {
         let dir = out.join(site);
         if !dir.is_dir() {
@@ -420,15 +431,17 @@ fn read_specs(path: &Path, named: bool, specs: &mut Vec<SpecSource>, errors: &mu
         }
     };
     match documents(&text) {
-        Ok(documents) => specs.extend(
-            documents
-                .into_iter()
-                .filter(spec::is_ignition_cluster)
-                .map(|object| SpecSource {
-                    file: file.clone(),
-                    object,
-                }),
-        ),
+        Ok(documents) => {
+            specs.extend(
+                documents
+                    .into_iter()
+                    .filter(spec::is_ignition_cluster)
+                    .map(|object| SpecSource {
+                        file: file.clone(),
+                        object,
+                    }),
+            )
+        }
         Err(message) if named || text.contains(spec::KIND) => errors.push(format!("{file}: {message}")),
         Err(_) => {}
     }

@@ -75,7 +75,10 @@ fn render_site(loaded: &spec::Loaded, tree: &mut Tree) {
     tree.insert(format!("{root}/base/{KUSTOMIZATION}"), kustomization(&base_files, &[]));
     // Flux builds every directory it is pointed at: each gets a kustomization.yaml, so none is
     // ever built from a generated one that would sweep up base and overlays together.
-    tree.insert(format!("{root}/{KUSTOMIZATION}"), kustomization(&["base".to_owned()], &[]));
+    tree.insert(
+        format!("{root}/{KUSTOMIZATION}"),
+        kustomization(&["base".to_owned()], &[]),
+    );
     tree.insert(format!("{root}/overlays/{KUSTOMIZATION}"), kustomization(&[], &[]));
     for (name, site) in &loaded.environments {
         render_overlay(&format!("{root}/overlays/{name}"), &base, &objects(site), tree);

@@ -82,7 +82,12 @@ fn environments(spec: &Path) -> Vec<String> {
     let spec = parse(&std::fs::read_to_string(spec).unwrap());
     spec["spec"]["environments"]
         .as_mapping()
-        .map(|environments| environments.keys().map(|key| key.as_str().unwrap().to_owned()).collect())
+        .map(|environments| {
+            environments
+                .keys()
+                .map(|key| key.as_str().unwrap().to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -100,7 +105,10 @@ fn manifests(spec: &Path, environment: Option<&str>) -> Output {
 }
 
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    walk(dir).into_iter().map(|path| (path.clone(), std::fs::read(&path).unwrap())).collect()
+    walk(dir)
+        .into_iter()
+        .map(|path| (path.clone(), std::fs::read(&path).unwrap()))
+        .collect()
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -166,7 +174,11 @@ fn the_function_expands_the_environment_named_in_its_config_annotation() {
     config["metadata"]["annotations"] = parse("{ignition.krm.dev/environment: prod}");
     let list = format!(
         "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{}",
-        serde_norway::to_string(&config).unwrap().lines().map(|line| format!("  {line}\n")).collect::<String>()
+        serde_norway::to_string(&config)
+            .unwrap()
+            .lines()
+            .map(|line| format!("  {line}\n"))
+            .collect::<String>()
     );
     let output = run_function(&list);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -176,9 +188,15 @@ fn the_function_expands_the_environment_named_in_its_config_annotation() {
     let autoscaler = &from_function["autoscaling/v2/HorizontalPodAutoscaler scada/plant-c-frontend"];
     assert_eq!(autoscaler["spec"]["maxReplicas"], 10);
     assert_eq!(autoscaler["spec"]["minReplicas"], 3);
-    assert_eq!(autoscaler["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 60);
+    assert_eq!(
+        autoscaler["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        60
+    );
     let frontend = &from_function["apps/v1/StatefulSet scada/plant-c-frontend"];
-    assert!(frontend["spec"].get("replicas").is_none(), "an autoscaled StatefulSet must not set replicas");
+    assert!(
+        frontend["spec"].get("replicas").is_none(),
+        "an autoscaled StatefulSet must not set replicas"
+    );
 
     config["metadata"]["annotations"] = parse("{ignition.krm.dev/environment: qa}");
     let list = list.replace("ignition.krm.dev/environment: prod", "ignition.krm.dev/environment: qa");
@@ -197,11 +215,10 @@ fn replicas_and_autoscaling_together_are_refused() {
     let spec = dir.join("ignition.yaml");
     std::fs::write(
         &spec,
-        SPEC_WITH_ENVIRONMENTS
-            .split("  environments:")
-            .next()
-            .unwrap()
-            .replace("frontend: {replicas: 2}", "frontend: {replicas: 2, autoscaling: {maxReplicas: 5}}"),
+        SPEC_WITH_ENVIRONMENTS.split("  environments:").next().unwrap().replace(
+            "frontend: {replicas: 2}",
+            "frontend: {replicas: 2, autoscaling: {maxReplicas: 5}}",
+        ),
     )
     .unwrap();
     let output = manifests(&spec, None);
@@ -227,7 +244,13 @@ fn render_twice_changes_no_byte_and_check_finds_every_kind_of_drift() {
     assert!(stdout(&clean).contains("files up to date"));
 
     let changed = out.join("plant-c/base/statefulset-plant-c-frontend.yaml");
-    std::fs::write(&changed, std::fs::read_to_string(&changed).unwrap().replace("replicas: 2", "replicas: 7")).unwrap();
+    std::fs::write(
+        &changed,
+        std::fs::read_to_string(&changed)
+            .unwrap()
+            .replace("replicas: 2", "replicas: 7"),
+    )
+    .unwrap();
     let missing = out.join("plant-d/overlays/dev/delete-ingress-plant-d.yaml");
     std::fs::remove_file(&missing).unwrap();
     let stray = out.join("plant-c/overlays/prod/leftover.yaml");
@@ -240,11 +263,23 @@ fn render_twice_changes_no_byte_and_check_finds_every_kind_of_drift() {
     assert!(report.contains("-  replicas: 7\n+  replicas: 2\n"), "{report}");
     assert!(report.contains(&format!("missing: {}", missing.display())), "{report}");
     assert!(report.contains(&format!("stray: {}", stray.display())), "{report}");
-    assert!(report.trim_end().lines().last().unwrap().contains("1 changed, 1 missing, 1 stray"), "{report}");
+    assert!(
+        report
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .contains("1 changed, 1 missing, 1 stray"),
+        "{report}"
+    );
     assert_eq!(snapshot(&out), drifted, "--check wrote to the tree");
 
     let fix = render(&[EXAMPLE_SITES, "--out", out_arg, "--fail-on-change"]);
-    assert_eq!(fix.status.code(), Some(1), "--fail-on-change must fail after changing files");
+    assert_eq!(
+        fix.status.code(),
+        Some(1),
+        "--fail-on-change must fail after changing files"
+    );
     assert_eq!(snapshot(&out), rendered, "render did not restore the tree");
 }
 
@@ -267,7 +302,11 @@ fn the_committed_example_tree_is_current() {
 fn the_rendered_tree_is_flux_safe() {
     let root = repo_root().join(EXAMPLE_TREE);
     let mut directories = vec![root.clone()];
-    directories.extend(walk(&root).iter().filter_map(|file| file.parent().map(Path::to_path_buf)));
+    directories.extend(
+        walk(&root)
+            .iter()
+            .filter_map(|file| file.parent().map(Path::to_path_buf)),
+    );
     directories.sort();
     directories.dedup();
     for directory in directories.iter().filter(|directory| **directory != root) {
@@ -294,7 +333,10 @@ fn the_rendered_tree_is_flux_safe() {
             }
         }
     }
-    assert!(marked > 0, "the scripts ConfigMap holds ${{...}}: the check found nothing to check");
+    assert!(
+        marked > 0,
+        "the scripts ConfigMap holds ${{...}}: the check found nothing to check"
+    );
 }
 
 #[test]
@@ -310,7 +352,11 @@ fn render_refuses_bad_specs_and_writes_nothing() {
     let empty = scratch("render-nothing");
     let output = render(&[empty.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("no IgnitionCluster found"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no IgnitionCluster found"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 /// The invariant: kustomize building an overlay gives, object for object, what the function gives for
@@ -337,7 +383,11 @@ fn kustomize_builds_every_overlay_into_the_functions_output_for_its_environment(
                 .map(|environment| (format!("{site}/overlays/{environment}"), Some(environment))),
         );
         for (dir, environment) in cases {
-            let built = Command::new(&kustomize).arg("build").arg(out.join(&dir)).output().unwrap();
+            let built = Command::new(&kustomize)
+                .arg("build")
+                .arg(out.join(&dir))
+                .output()
+                .unwrap();
             assert!(built.status.success(), "kustomize build {dir}: {}", stderr(&built));
             let expected = manifests(spec, environment.as_deref());
             assert!(expected.status.success(), "{}", stderr(&expected));
@@ -383,7 +433,10 @@ fn kubectl_kustomize_runs_the_binary_as_a_legacy_exec_plugin() {
     ))));
     assert_eq!(built.len(), expected.len());
     assert_eq!(built, expected);
-    assert_eq!(built["apps/v1/StatefulSet scada/plant-k-frontend"]["spec"]["replicas"], 4);
+    assert_eq!(
+        built["apps/v1/StatefulSet scada/plant-k-frontend"]["spec"]["replicas"],
+        4
+    );
 }
 
 #[test]
@@ -409,7 +462,9 @@ fn argocd_generate(app: &Path, variables: &[(&str, &str)]) -> Output {
     std::fs::copy(bin_dir().join("ignition-krm"), &binary).unwrap();
     let mut command = if is_root() && Path::new("/usr/bin/setpriv").exists() {
         let mut command = Command::new("/usr/bin/setpriv");
-        command.args(["--reuid=999", "--regid=999", "--clear-groups"]).arg(&binary);
+        command
+            .args(["--reuid=999", "--regid=999", "--clear-groups"])
+            .arg(&binary);
         command
     } else {
         Command::new(&binary)
@@ -429,7 +484,11 @@ fn argocd_generate(app: &Path, variables: &[(&str, &str)]) -> Output {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|output| stdout(&output).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|output| stdout(&output).trim() == "0")
+        .unwrap_or(false)
 }
 
 /// A copy of an example site that UID 999 can read.
@@ -472,8 +531,16 @@ fn the_argocd_plugin_fails_loudly_and_prints_nothing() {
     let app = app_dir("plant-c-errors", &spec);
     let broken = app_dir("broken", &spec.replace("version: \"8.3.3\"", "version: latest"));
     let cases: Vec<(&Path, Vec<(&str, &str)>, &str)> = vec![
-        (&app, vec![("ARGOCD_ENV_IGNITION_ENVIRONMENT", "qa")], "environment \"qa\" is not in spec.environments"),
-        (&app, vec![("ARGOCD_APP_PARAMETERS", "{not json")], "ARGOCD_APP_PARAMETERS is not the JSON list"),
+        (
+            &app,
+            vec![("ARGOCD_ENV_IGNITION_ENVIRONMENT", "qa")],
+            "environment \"qa\" is not in spec.environments",
+        ),
+        (
+            &app,
+            vec![("ARGOCD_APP_PARAMETERS", "{not json")],
+            "ARGOCD_APP_PARAMETERS is not the JSON list",
+        ),
         (
             &app,
             vec![
@@ -494,7 +561,11 @@ fn the_argocd_plugin_fails_loudly_and_prints_nothing() {
     let output = argocd_generate(&empty, &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty());
-    assert!(stderr(&output).contains("ignition.yaml: cannot open"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("ignition.yaml: cannot open"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 // -------------------------------------------------------------------------------------------------- schema
@@ -528,7 +599,14 @@ fn the_committed_schema_matches_the_types() {
 
 fn git(dir: &Path, args: &[&str]) {
     let output = Command::new("git")
-        .args(["-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
@@ -583,12 +661,22 @@ fn the_pre_commit_hooks_fix_and_check_a_stale_tree() {
     // The spec changes and the tree is not re-rendered: the check fails and writes nothing; the
     // render hook fails and fixes it.
     let spec = site_repo.join("sites/plant-d/ignition.yaml");
-    std::fs::write(&spec, std::fs::read_to_string(&spec).unwrap().replace("size: 50Gi", "size: 80Gi")).unwrap();
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec)
+            .unwrap()
+            .replace("size: 50Gi", "size: 80Gi"),
+    )
+    .unwrap();
     git(&site_repo, &["commit", "-qam", "bigger prod volume"]);
     let stale = snapshot(&site_repo.join("rendered"));
     let check = try_hook(&site_repo, "ignition-render-check");
     assert!(!check.status.success(), "{}", report(&check));
-    assert!(report(&check).contains("1 changed, 0 missing, 0 stray"), "{}", report(&check));
+    assert!(
+        report(&check).contains("1 changed, 0 missing, 0 stray"),
+        "{}",
+        report(&check)
+    );
     assert_eq!(snapshot(&site_repo.join("rendered")), stale);
     let fix = try_hook(&site_repo, "ignition-render");
     assert!(!fix.status.success(), "{}", report(&fix));

@@ -1,10 +1,10 @@
 //! The frontends' HorizontalPodAutoscaler (autoscaling/v2), on average CPU utilization.
 
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
     ResourceMetricSource,
 };
-use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::Resource;
 
 use super::{metadata, names};

@@ -75,7 +75,12 @@ mod tests {
     fn lists_the_paths_a_patch_writes() {
         assert_eq!(
             paths(&yaml("{frontend: {replicas: 3}, modules: [a]}"), "spec"),
-            ["spec.frontend", "spec.frontend.replicas", "spec.modules", "spec.modules[0]"]
+            [
+                "spec.frontend",
+                "spec.frontend.replicas",
+                "spec.modules",
+                "spec.modules[0]"
+            ]
         );
     }
 }

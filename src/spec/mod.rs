@@ -16,7 +16,9 @@ use std::sync::OnceLock;
 use serde_norway::Value;
 
 pub use quantity::Quantity;
-pub use site::{AutoscalingSettings, GatewayNetworkSettings, IngressSettings, RedundancySettings, Site, Tier, TierKind, VersionLine};
+pub use site::{
+    AutoscalingSettings, GatewayNetworkSettings, IngressSettings, RedundancySettings, Site, Tier, TierKind, VersionLine,
+};
 pub use types::*;
 
 /// One thing wrong with a spec: where, what, and what would be right.
@@ -146,7 +148,10 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
         }
         Some(other) => problems.push(Problem::new(
             "spec.environments",
-            format!("expected a mapping of environment names to partial specs, found {}", crate::krm::type_name(&other)),
+            format!(
+                "expected a mapping of environment names to partial specs, found {}",
+                crate::krm::type_name(&other)
+            ),
         )),
     }
     match base {
@@ -196,7 +201,10 @@ fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Pr
         other => {
             problems.push(Problem::new(
                 &path,
-                format!("expected a mapping (a partial spec), found {}", crate::krm::type_name(other)),
+                format!(
+                    "expected a mapping (a partial spec), found {}",
+                    crate::krm::type_name(other)
+                ),
             ));
             return Err(problems);
         }

@@ -239,7 +239,11 @@ pub struct Autoscaling {
     pub max_replicas: u32,
     /// The average CPU utilization, in percent of the request, the autoscaler aims for. Default 70.
     // The spelling of autoscaling/v1's field, which users know; camelCase would give `targetCpu...`.
-    #[serde(rename = "targetCPUUtilizationPercentage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "targetCPUUtilizationPercentage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 1, max = 100))]
     pub target_cpu_utilization_percentage: Option<u32>,
 }
