@@ -238,7 +238,7 @@ fn generated_objects_have_a_unique_relative_path() {
         );
         assert!(paths.insert(path.clone()), "{path} is used twice");
     }
-    assert_eq!(paths.len(), 17);
+    assert_eq!(paths.len(), 20);
 }
 
 // 8. Idempotency: re-running on the output replaces the owned objects.

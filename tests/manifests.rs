@@ -221,7 +221,7 @@ fn failover_is_one_statefulset_of_two_with_per_role_services() {
         1
     );
     assert_eq!(
-        find(objects, "ServiceAccount", "plant-b")["automountServiceAccountToken"],
+        find(objects, "ServiceAccount", "plant-b-gateway")["automountServiceAccountToken"],
         false
     );
     let ingress = find(objects, "Ingress", "plant-b");
@@ -303,10 +303,10 @@ fn gateways_get_their_ignition_settings() {
             assert_eq!(template["spec"]["enableServiceLinks"], false);
             assert!(template["metadata"]["annotations"]["ignition.krm.dev/config-hash"].is_string());
         }
-        let scripts = config_map(
-            &objects,
-            &format!("{}-scripts", objects[0]["metadata"]["name"].as_str().unwrap()),
-        );
+        let site = objects[0]["metadata"]["labels"]["ignition.krm.dev/cluster"]
+            .as_str()
+            .unwrap();
+        let scripts = config_map(&objects, &format!("{site}-scripts"));
         assert!(
             scripts["ready.sh"].as_str().unwrap().contains("COMMISSIONING"),
             "{case}"
@@ -441,7 +441,7 @@ fn plain_manifests_carry_no_krm_bookkeeping() {
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert_eq!(text.matches("\n---\n").count() + 1, 17, "17 documents");
+    assert_eq!(text.matches("\n---\n").count() + 1, 20, "20 documents");
     assert!(
         !text.contains("config.kubernetes.io/"),
         "no internal annotations in plain output"

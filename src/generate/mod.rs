@@ -4,16 +4,20 @@
 //! serialized to a YAML value with the bookkeeping annotations the KRM function needs.
 
 mod autoscaler;
+mod certificates;
 mod config;
+mod custom;
 mod ingress;
 pub mod names;
 mod policy;
+mod rbac;
+mod route;
 mod service;
+mod sidecars;
 mod statefulset;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
 use serde::Serialize;
@@ -40,6 +44,12 @@ pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const LABEL_CLUSTER: &str = "ignition.krm.dev/cluster";
 /// Selects the pods of one StatefulSet by ordinal, set by the StatefulSet controller.
 pub const LABEL_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+/// Set on each pod of a pair by its labeling sidecar: "true" on the Active node.
+pub const LABEL_ACTIVE: &str = "ignition.krm.dev/active";
+/// The volume of the scripts ConfigMap, mounted read-only wherever a script runs.
+const SCRIPTS_VOLUME: &str = "scripts";
+/// The cookie that keeps a Perspective session on one gateway.
+pub const STICKY_COOKIE: &str = "ignition-route";
 
 const APP_NAME: &str = "ignition";
 const MANAGER: &str = "ignition-krm";
@@ -55,9 +65,29 @@ pub fn owner_id(namespace: Option<&str>, name: &str) -> String {
 /// Generates every object of a site, in a fixed order.
 pub fn generate(site: &Site) -> Vec<Value> {
     let mut objects = Objects::new(site);
-    objects.push(service_account(site));
+    if site.tiers.iter().any(|tier| !labels_itself(site, tier)) {
+        objects.push(rbac::service_account(site, None));
+    }
+    let cert_manager = site
+        .gateway_network
+        .certificates
+        .as_ref()
+        .filter(|settings| settings.cert_manager);
+    if cert_manager.is_some() {
+        objects.push(certificates::root_issuer(site));
+        objects.push(certificates::ca_certificate(site));
+        objects.push(certificates::ca_issuer(site));
+    }
     let scripts = config::scripts_config_map(site);
     for tier in &site.tiers {
+        if labels_itself(site, tier) {
+            objects.push(rbac::service_account(site, Some(tier)));
+            objects.push(rbac::labeler_role(site, tier));
+            objects.push(rbac::labeler_role_binding(site, tier));
+        }
+        if let Some(settings) = cert_manager {
+            objects.push(certificates::tier_certificate(site, tier, settings));
+        }
         let environment = config::environment_config_map(site, tier);
         let config_hash = config::digest(&[&scripts, &environment]);
         objects.push(environment);
@@ -81,16 +111,16 @@ pub fn generate(site: &Site) -> Vec<Value> {
     if let Some(ingress) = ingress::ingress(site) {
         objects.push(ingress);
     }
+    if let Some(route) = route::http_route(site) {
+        objects.push(route);
+    }
     objects.values
 }
 
-fn service_account(site: &Site) -> ServiceAccount {
-    ServiceAccount {
-        metadata: metadata(site, None, names::service_account(site)),
-        // The gateways never call the Kubernetes API: no token in their pods.
-        automount_service_account_token: Some(false),
-        ..Default::default()
-    }
+/// Whether a tier's pods label themselves active or standby, so that its client Service reaches
+/// the Active node only.
+pub fn labels_itself(site: &Site, tier: &Tier) -> bool {
+    tier.is_redundant() && site.redundancy.active_only_routing
 }
 
 /// Collects generated objects as YAML values, adding the KRM bookkeeping annotations.

@@ -4,6 +4,7 @@
 //! the structure against the schema derived from the types, then serde into the types, then the
 //! rules no schema can say (names, versions, quantities, which tiers fit which architecture).
 
+mod features;
 mod merge;
 mod quantity;
 mod schema_check;
@@ -17,7 +18,8 @@ use serde_norway::Value;
 
 pub use quantity::Quantity;
 pub use site::{
-    AutoscalingSettings, GatewayNetworkSettings, IngressSettings, RedundancySettings, Site, Tier, TierKind, VersionLine,
+    AutoscalingSettings, GanCertificateSettings, GatewayNetworkSettings, HttpRouteSettings, IngressSettings,
+    RedundancySettings, RestoreSettings, RestoreSource, Site, Tier, TierKind, VersionLine,
 };
 pub use types::*;
 

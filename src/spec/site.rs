@@ -1,6 +1,8 @@
 //! The resolved site: the spec with every default applied and every rule checked.
 //! Generators read only this, never the raw spec.
 
+use super::features::{resolve_certificates, resolve_http_route, resolve_restore};
+pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSettings, RestoreSource};
 use super::quantity::Quantity;
 use super::types::*;
 use super::Problem;
@@ -79,6 +81,7 @@ pub struct IngressSettings {
     pub class_name: Option<String>,
     pub tls_secret: Option<String>,
     pub annotations: Vec<(String, String)>,
+    pub sticky_sessions: StickySessions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,12 +89,15 @@ pub struct GatewayNetworkSettings {
     pub security_policy: &'static str,
     pub require_two_way_auth: bool,
     pub whitelist: Vec<String>,
+    pub certificates: Option<GanCertificateSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedundancySettings {
     pub standby_activity_level: &'static str,
     pub master_recovery_mode: &'static str,
+    /// Users reach only the Active node of a pair.
+    pub active_only_routing: bool,
 }
 
 /// Everything the generators need, defaulted and validated.
@@ -117,6 +123,8 @@ pub struct Site {
     pub ingress: Option<IngressSettings>,
     pub gateway_network: GatewayNetworkSettings,
     pub redundancy: RedundancySettings,
+    pub http_route: Option<HttpRouteSettings>,
+    pub restore: Option<RestoreSettings>,
 }
 
 impl Site {
@@ -254,6 +262,14 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         .as_ref()
         .map(|ingress| resolve_ingress(ingress, &mut problems));
     let gateway_network = resolve_gateway_network(spec.gateway_network.clone().unwrap_or_default(), &mut problems);
+    let http_route = spec
+        .http_route
+        .as_ref()
+        .map(|route| resolve_http_route(route, &mut problems));
+    let restore = spec
+        .restore
+        .as_ref()
+        .and_then(|restore| resolve_restore(restore, &mut problems));
     if spec.redundancy.is_some() && !tiers.iter().any(Tier::is_redundant) {
         problems.push(Problem::new(
             "spec.redundancy",
@@ -261,7 +277,9 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         ));
     }
     let redundancy = spec.redundancy.clone().unwrap_or_default();
+    let active_only_routing = redundancy.active_only_routing.unwrap_or(true);
     let redundancy = RedundancySettings {
+        active_only_routing,
         standby_activity_level: match redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Warm) {
             StandbyActivityLevel::Cold => "Cold",
             StandbyActivityLevel::Warm => "Warm",
@@ -301,6 +319,8 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         ingress,
         gateway_network,
         redundancy,
+        http_route,
+        restore,
     })
 }
 
@@ -637,11 +657,23 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
         class_name: ingress.class_name.clone(),
         tls_secret: ingress.tls_secret.clone(),
         annotations,
+        sticky_sessions: ingress.sticky_sessions.unwrap_or(StickySessions::Nginx),
     }
 }
 
 fn resolve_gateway_network(network: GatewayNetwork, problems: &mut Vec<Problem>) -> GatewayNetworkSettings {
-    let policy = network.security_policy.unwrap_or(SecurityPolicy::ApprovedOnly);
+    let certificates = network
+        .certificates
+        .as_ref()
+        .map(|certificates| resolve_certificates(certificates, problems));
+    // With a shared CA, every certificate is trusted: connections need no approval, and both ends
+    // prove who they are.
+    let default_policy = if certificates.is_some() {
+        SecurityPolicy::Unrestricted
+    } else {
+        SecurityPolicy::ApprovedOnly
+    };
+    let policy = network.security_policy.unwrap_or(default_policy);
     let whitelist = network.whitelist.unwrap_or_default();
     match (policy, whitelist.is_empty()) {
         (SecurityPolicy::SpecifiedList, true) => problems.push(Problem::new(
@@ -671,8 +703,9 @@ fn resolve_gateway_network(network: GatewayNetwork, problems: &mut Vec<Problem>)
             SecurityPolicy::Unrestricted => "Unrestricted",
             SecurityPolicy::SpecifiedList => "SpecifiedList",
         },
-        require_two_way_auth: network.require_two_way_auth.unwrap_or(false),
+        require_two_way_auth: network.require_two_way_auth.unwrap_or(certificates.is_some()),
         whitelist,
+        certificates,
     }
 }
 
@@ -692,7 +725,7 @@ pub fn is_dns_subdomain(name: &str) -> bool {
     name.len() <= 253 && name.split('.').all(is_dns_label)
 }
 
-fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
+pub(super) fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
     if !is_dns_label(name) {
         problems.push(
             Problem::new(
@@ -704,7 +737,7 @@ fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_dns_subdomain(path: &str, name: &str, problems: &mut Vec<Problem>) {
+pub(super) fn check_dns_subdomain(path: &str, name: &str, problems: &mut Vec<Problem>) {
     if !is_dns_subdomain(name) {
         problems.push(
             Problem::new(
