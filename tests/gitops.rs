@@ -530,7 +530,8 @@ fn the_argocd_plugin_fails_loudly_and_prints_nothing() {
     let spec = read("examples/sites/plant-c/ignition.yaml");
     let app = app_dir("plant-c-errors", &spec);
     let broken = app_dir("broken", &spec.replace("version: \"8.3.3\"", "version: latest"));
-    let cases: Vec<(&Path, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (&'a Path, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             &app,
             vec![("ARGOCD_ENV_IGNITION_ENVIRONMENT", "qa")],
