@@ -149,3 +149,19 @@ else
   rm -f "$bin/kpt"
   warn "kpt not found on PATH: the kpt tests will be skipped"
 fi
+
+# ------------------------------------------------------------------------------------- system tools for script tests
+# The shipped bash scripts are tested with the real curl, sha256sum, keytool and openssl. They come
+# with these machines; where one is missing, Debian's package is installed (as root).
+missing_packages=()
+command -v curl >/dev/null 2>&1 || missing_packages+=(curl)
+command -v keytool >/dev/null 2>&1 || missing_packages+=(default-jre-headless)
+command -v openssl >/dev/null 2>&1 || missing_packages+=(openssl)
+if ((${#missing_packages[@]})); then
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing_packages[*]} and no apt-get to install them"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
+  say "installed ${missing_packages[*]}"
+else
+  say "curl, keytool, openssl ok"
+fi

@@ -166,7 +166,12 @@ fn every_manifest_passes_strict_validation_for_kubernetes_1_30_and_1_35() {
         std::fs::write(&file, text).unwrap();
         files.push(file);
     }
-    for case in ["failover-8.3", "scaleout-8.1"] {
+    for case in [
+        "failover-8.3",
+        "scaleout-8.1",
+        "failover-certificates-restore-8.3",
+        "scaleout-traefik-secret-certificates-8.1",
+    ] {
         let output = run_function(&read(format!("tests/testdata/{case}/input.yaml")));
         let objects = generated(&parse(&stdout(&output)));
         assert!(objects.len() >= 10, "{case} rendered");

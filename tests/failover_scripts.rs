@@ -44,20 +44,11 @@ fn run_labeler(test: &str, answers: Vec<Option<&'static str>>, api_status: fn(us
         None => (503, String::new()),
     });
     let api = FakeServer::start(move |_, n| (api_status(n), "{}".to_owned()));
-    fs::create_dir_all(sandbox.path("serviceaccount")).unwrap();
-    fs::write(sandbox.path("serviceaccount/token"), TOKEN).unwrap();
-    let run = run_script(
+    let run = run_labeler_script(
         &sandbox,
-        "label-active.sh",
+        &gateway,
+        &api,
         &[
-            ("POD_NAME", POD.to_owned()),
-            ("POD_NAMESPACE", NAMESPACE.to_owned()),
-            ("GATEWAY_HTTP_PORT", gateway.port.to_string()),
-            ("KUBE_API_URL", api.url()),
-            (
-                "SERVICE_ACCOUNT_DIR",
-                sandbox.path("serviceaccount").display().to_string(),
-            ),
             ("POLL_SECONDS", "0.05".to_owned()),
             ("DEBOUNCE", "2".to_owned()),
             ("MAX_POLLS", polls.to_string()),
@@ -98,6 +89,24 @@ fn run_labeler(test: &str, answers: Vec<Option<&'static str>>, api_status: fn(us
         })
         .collect();
     LabelerRun { run, labels, requests }
+}
+
+/// Runs label-active.sh as pod POD against the fake gateway and API server, with a token file.
+fn run_labeler_script(sandbox: &Sandbox, gateway: &FakeServer, api: &FakeServer, settings: &[(&str, String)]) -> Run {
+    fs::create_dir_all(sandbox.path("serviceaccount")).unwrap();
+    fs::write(sandbox.path("serviceaccount/token"), TOKEN).unwrap();
+    let mut env = vec![
+        ("POD_NAME", POD.to_owned()),
+        ("POD_NAMESPACE", NAMESPACE.to_owned()),
+        ("GATEWAY_HTTP_PORT", gateway.port.to_string()),
+        ("KUBE_API_URL", api.url()),
+        (
+            "SERVICE_ACCOUNT_DIR",
+            sandbox.path("serviceaccount").display().to_string(),
+        ),
+    ];
+    env.extend(settings.iter().cloned());
+    run_script(sandbox, "label-active.sh", &env)
 }
 
 fn ok(_: usize) -> u16 {
@@ -185,23 +194,8 @@ fn failover_delay_added_by_the_labeler() {
     let gateway =
         FakeServer::start(move |_, _| (200, gwinfo(if Instant::now() >= switch { "Active" } else { "Cold" })));
     let api = FakeServer::start(|_, _| (200, "{}".to_owned()));
-    fs::create_dir_all(sandbox.path("serviceaccount")).unwrap();
-    fs::write(sandbox.path("serviceaccount/token"), TOKEN).unwrap();
-    let run = run_script(
-        &sandbox,
-        "label-active.sh",
-        &[
-            ("POD_NAME", POD.to_owned()),
-            ("POD_NAMESPACE", NAMESPACE.to_owned()),
-            ("GATEWAY_HTTP_PORT", gateway.port.to_string()),
-            ("KUBE_API_URL", api.url()),
-            (
-                "SERVICE_ACCOUNT_DIR",
-                sandbox.path("serviceaccount").display().to_string(),
-            ),
-            ("MAX_POLLS", "8".to_owned()),
-        ],
-    );
+    // The shipped POLL_SECONDS and DEBOUNCE.
+    let run = run_labeler_script(&sandbox, &gateway, &api, &[("MAX_POLLS", "8".to_owned())]);
     run.assert_success("labeler with the shipped timing");
     let requests = api.requests();
     let active = requests

@@ -4,10 +4,32 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-/// Implements k8s-openapi's `Resource` and `Metadata` for a custom resource, so that it goes
-/// through the same path as built-in objects.
+/// Declares a custom resource (`apiVersion`, `kind`, `metadata`, `spec`) and implements
+/// k8s-openapi's `Resource` and `Metadata` for it, so that it goes through the same path as the
+/// built-in objects.
 macro_rules! custom_resource {
-    ($type:ident, $group:literal, $version:literal, $kind:literal, $plural:literal) => {
+    ($(#[$doc:meta])* $type:ident($spec:ty), $group:literal, $version:literal, $kind:literal, $plural:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $type {
+            api_version: &'static str,
+            kind: &'static str,
+            pub metadata: ObjectMeta,
+            pub spec: $spec,
+        }
+
+        impl $type {
+            pub fn new(metadata: ObjectMeta, spec: $spec) -> Self {
+                $type {
+                    api_version: <$type as k8s_openapi::Resource>::API_VERSION,
+                    kind: <$type as k8s_openapi::Resource>::KIND,
+                    metadata,
+                    spec,
+                }
+            }
+        }
+
         impl k8s_openapi::Resource for $type {
             const API_VERSION: &'static str = concat!($group, "/", $version);
             const GROUP: &'static str = $group;
@@ -28,38 +50,21 @@ macro_rules! custom_resource {
                 &mut self.metadata
             }
         }
-
-        impl $type {
-            pub fn new(metadata: ObjectMeta, spec: <$type as HasSpec>::Spec) -> Self {
-                $type {
-                    api_version: <$type as k8s_openapi::Resource>::API_VERSION,
-                    kind: <$type as k8s_openapi::Resource>::KIND,
-                    metadata,
-                    spec,
-                }
-            }
-        }
     };
 }
 
-/// Ties a custom resource to its spec type.
-pub trait HasSpec {
-    type Spec;
-}
-
-/// cert-manager's `Issuer`: self-signed, or a CA from a Secret.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Issuer {
-    api_version: &'static str,
-    kind: &'static str,
-    pub metadata: ObjectMeta,
-    pub spec: IssuerSpec,
-}
-impl HasSpec for Issuer {
-    type Spec = IssuerSpec;
-}
-custom_resource!(Issuer, "cert-manager.io", "v1", "Issuer", "issuers");
+custom_resource!(
+    /// cert-manager's `Issuer`: self-signed, or a CA from a Secret.
+    Issuer(IssuerSpec), "cert-manager.io", "v1", "Issuer", "issuers"
+);
+custom_resource!(
+    /// cert-manager's `Certificate`.
+    Certificate(CertificateSpec), "cert-manager.io", "v1", "Certificate", "certificates"
+);
+custom_resource!(
+    /// Gateway API `HTTPRoute`.
+    HttpRoute(HttpRouteSpec), "gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"
+);
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,20 +85,6 @@ pub struct CaIssuer {
     pub secret_name: String,
 }
 
-/// cert-manager's `Certificate`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Certificate {
-    api_version: &'static str,
-    kind: &'static str,
-    pub metadata: ObjectMeta,
-    pub spec: CertificateSpec,
-}
-impl HasSpec for Certificate {
-    type Spec = CertificateSpec;
-}
-custom_resource!(Certificate, "cert-manager.io", "v1", "Certificate", "certificates");
-
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateSpec {
@@ -103,7 +94,8 @@ pub struct CertificateSpec {
     pub dns_names: Vec<String>,
     pub duration: String,
     pub renew_before: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    // cert-manager spells it isCA, not camelCase.
+    #[serde(rename = "isCA", skip_serializing_if = "Option::is_none")]
     pub is_ca: Option<bool>,
     pub private_key: PrivateKey,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -145,20 +137,6 @@ pub struct SecretKeyRef {
     pub name: String,
     pub key: String,
 }
-
-/// Gateway API `HTTPRoute`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpRoute {
-    api_version: &'static str,
-    kind: &'static str,
-    pub metadata: ObjectMeta,
-    pub spec: HttpRouteSpec,
-}
-impl HasSpec for HttpRoute {
-    type Spec = HttpRouteSpec;
-}
-custom_resource!(HttpRoute, "gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes");
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

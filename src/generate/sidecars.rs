@@ -2,16 +2,16 @@
 //! init steps (Gateway Network trust, fetching a backup), with the volumes they need.
 
 use k8s_openapi::api::core::v1::{
-    ConfigMapProjection, Container, DownwardAPIProjection, DownwardAPIVolumeFile, EnvVar, EnvVarSource, KeyToPath,
-    ObjectFieldSelector, PersistentVolumeClaimVolumeSource, ProjectedVolumeSource, ServiceAccountTokenProjection,
-    Volume, VolumeMount, VolumeProjection,
+    ConfigMapProjection, Container, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath, ObjectFieldSelector,
+    PersistentVolumeClaimVolumeSource, ProjectedVolumeSource, ServiceAccountTokenProjection, Volume, VolumeMount,
+    VolumeProjection,
 };
 
 use super::config::{FETCH_BACKUP_SCRIPT, GAN_TRUST_SCRIPT, LABEL_ACTIVE_SCRIPT, SCRIPTS_DIR};
 use super::names::{self, DATA_VOLUME, HTTP_PORT};
 use super::statefulset::{
-    container_security_context, mount, pod_name_env, resources, secret_volume, value_env, version_line, DATA_DIR,
-    INIT_DATA_MOUNT,
+    container_security_context, field_env, mount, pod_name_env, resources, secret_volume, value_env, version_line,
+    DATA_DIR, INIT_DATA_MOUNT,
 };
 use super::{LABEL_ACTIVE, SCRIPTS_VOLUME};
 use crate::spec::{RestoreSettings, RestoreSource, Site, Tier, TierKind};
@@ -41,17 +41,7 @@ pub fn role_labeler(site: &Site) -> Container {
         command: Some(vec![format!("{SCRIPTS_DIR}/{LABEL_ACTIVE_SCRIPT}")]),
         env: Some(vec![
             pod_name_env(),
-            EnvVar {
-                name: "POD_NAMESPACE".to_owned(),
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        field_path: "metadata.namespace".to_owned(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
+            field_env("POD_NAMESPACE", "metadata.namespace"),
             value_env("GATEWAY_HTTP_PORT", &HTTP_PORT.to_string()),
             value_env("ACTIVE_LABEL", LABEL_ACTIVE),
             // A node is labelled after two equal answers a second apart: a failover reaches users

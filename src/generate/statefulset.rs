@@ -443,11 +443,16 @@ fn container_port(name: &str, port: i32) -> ContainerPort {
 }
 
 pub(super) fn pod_name_env() -> EnvVar {
+    field_env("POD_NAME", "metadata.name")
+}
+
+/// An environment variable from the downward API.
+pub(super) fn field_env(name: &str, field_path: &str) -> EnvVar {
     EnvVar {
-        name: "POD_NAME".to_owned(),
+        name: name.to_owned(),
         value_from: Some(EnvVarSource {
             field_ref: Some(ObjectFieldSelector {
-                field_path: "metadata.name".to_owned(),
+                field_path: field_path.to_owned(),
                 ..Default::default()
             }),
             ..Default::default()
