@@ -259,6 +259,47 @@ fn cases() -> Vec<Case> {
             Config(config!(concat!(valid_spec!(), "  hostNetwork: true\n"))),
             Refused(&["spec.hostNetwork"]),
         ),
+        // Environment overrides (spec.environments) that break the spec.
+        case(
+            "an environment with too many replicas",
+            Config(config!(concat!(valid_spec!(), "  environments: {prod: {gateway: {replicas: 3}}}\n"))),
+            Refused(&["spec.environments.prod.gateway.replicas: must be at most 2, found 3"]),
+        ),
+        case(
+            "an environment changing the architecture",
+            Config(config!(concat!(valid_spec!(), "  environments: {prod: {architecture: scaleout}}\n"))),
+            Refused(&["spec.environments.prod.architecture: cannot be changed by an environment"]),
+        ),
+        case(
+            "an environment name that is not a DNS label",
+            Config(config!(concat!(valid_spec!(), "  environments: {Prod_1: {}}\n"))),
+            Refused(&["spec.environments.Prod_1: environment name \"Prod_1\" is not a DNS label"]),
+        ),
+        case(
+            "an environment that is a list",
+            Config(config!(concat!(valid_spec!(), "  environments: {prod: [a]}\n"))),
+            Refused(&["spec.environments.prod: expected a mapping"]),
+        ),
+        case(
+            "an environment removing a required field",
+            Config(config!(concat!(valid_spec!(), "  environments: {prod: {adminPasswordSecret: null}}\n"))),
+            Refused(&["spec.environments.prod.adminPasswordSecret: is required"]),
+        ),
+        case(
+            "an environment with nested environments",
+            Config(config!(concat!(valid_spec!(), "  environments: {prod: {environments: {x: {}}}}\n"))),
+            Refused(&["spec.environments.prod.environments: cannot be changed by an environment"]),
+        ),
+        case(
+            "an environment with a wrong type",
+            Config(config!(concat!(valid_spec!(), "  environments: {prod: {timezone: 5}}\n"))),
+            Refused(&["spec.environments.prod.timezone: expected a string"]),
+        ),
+        case(
+            "an unknown environment selected",
+            Config("apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata:\n  name: plant-a\n  annotations: {ignition.krm.dev/environment: staging}\nspec:\n  architecture: failover\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n  environments: {prod: {}}\n"),
+            Refused(&["environment \"staging\" is not in spec.environments (known: prod)"]),
+        ),
         // Inputs the fuzzers found (tests/fuzz-regressions/): the output must read back.
         case(
             "fuzz: a non-specific tag in an item",

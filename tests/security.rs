@@ -40,6 +40,37 @@ fn golden_objects(case: &str) -> Vec<Value> {
     objects
 }
 
+/// Every environment of the example GitOps tree (`render` output): `examples/rendered/<site>/overlays/<env>`.
+fn example_environments() -> Vec<String> {
+    let mut dirs = Vec::new();
+    for site in std::fs::read_dir(repo_root().join("examples/rendered")).unwrap() {
+        let overlays = site.unwrap().path().join("overlays");
+        for environment in std::fs::read_dir(&overlays).into_iter().flatten() {
+            let path = environment.unwrap().path();
+            if path.join("kustomization.yaml").exists() {
+                let relative = path.strip_prefix(repo_root()).unwrap();
+                dirs.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    dirs.sort();
+    assert!(dirs.len() >= 2, "no example environments found: {dirs:?}");
+    dirs
+}
+
+/// What kustomize makes of every base and overlay here and every example environment.
+fn kustomize_outputs() -> Vec<(String, String)> {
+    KUSTOMIZATIONS
+        .iter()
+        .map(|dir| dir.to_string())
+        .chain(example_environments())
+        .map(|dir| {
+            let output = kustomize_build(&dir);
+            (dir, output)
+        })
+        .collect()
+}
+
 fn kustomize_build(dir: &str) -> String {
     let output = Command::new(tool("kustomize"))
         .args(["build", "--enable-alpha-plugins", "--enable-exec"])
@@ -59,7 +90,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Every output the project can produce: the golden cases (both architectures, both version
-/// lines) and every base and overlay as kustomize builds it.
+/// lines), every base and overlay as kustomize builds it, and every example environment.
 fn write_every_output(dir: &Path, keep_skips: bool) {
     let strip = |text: String| {
         if keep_skips {
@@ -74,9 +105,9 @@ fn write_every_output(dir: &Path, keep_skips: bool) {
         let text = krm::write_documents(&golden_objects(case));
         std::fs::write(dir.join(format!("{case}.yaml")), strip(text)).unwrap();
     }
-    for kustomization in KUSTOMIZATIONS {
+    for (kustomization, output) in kustomize_outputs() {
         let file = format!("{}.yaml", kustomization.replace('/', "-"));
-        std::fs::write(dir.join(file), strip(kustomize_build(kustomization))).unwrap();
+        std::fs::write(dir.join(file), strip(output)).unwrap();
     }
 }
 
@@ -374,8 +405,8 @@ fn every_pod_meets_the_restricted_pod_security_standard() {
             assert_eq!(restricted_violations(template), Vec::<String>::new(), "{case}");
         }
     }
-    for kustomization in KUSTOMIZATIONS {
-        let objects: Vec<Value> = documents(&kustomize_build(kustomization));
+    for (kustomization, output) in kustomize_outputs() {
+        let objects: Vec<Value> = documents(&output);
         for template in pod_templates(&objects) {
             assert_eq!(restricted_violations(template), Vec::<String>::new(), "{kustomization}");
         }

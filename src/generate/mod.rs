@@ -3,6 +3,7 @@
 //! Every object is a typed k8s-openapi struct; [`generate`] returns them in a fixed order, each
 //! serialized to a YAML value with the bookkeeping annotations the KRM function needs.
 
+mod autoscaler;
 mod certificates;
 mod config;
 mod custom;
@@ -28,6 +29,9 @@ use crate::spec::{Site, Tier};
 /// The annotation that marks an object as generated, with the `namespace/name` of the spec that owns
 /// it: a re-run replaces exactly these objects.
 pub const OWNER_ANNOTATION: &str = "ignition.krm.dev/owner";
+/// Flux's post-build substitution would replace the shell's `${VAR}` in our scripts; this turns it off
+/// for every object that holds a `${`.
+pub const FLUX_SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute";
 /// On pod templates: a digest of the ConfigMaps the pods read, so a change rolls the pods.
 pub const CONFIG_HASH_ANNOTATION: &str = "ignition.krm.dev/config-hash";
 
@@ -109,6 +113,9 @@ pub fn generate(site: &Site) -> Vec<Value> {
         }
         objects.push(service::client(site, tier));
         objects.push(statefulset::statefulset(site, tier, &config_hash));
+        if let Some(autoscaler) = autoscaler::horizontal_pod_autoscaler(site, tier) {
+            objects.push(autoscaler);
+        }
         if let Some(budget) = policy::disruption_budget(site, tier) {
             objects.push(budget);
         }
@@ -162,6 +169,12 @@ impl<'a> Objects<'a> {
         );
         annotations.insert(PATH_ANNOTATION.to_owned(), path);
         annotations.insert(INDEX_ANNOTATION.to_owned(), "0".to_owned());
+        let text = serde_json::to_string(&object)
+            .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
+        if text.contains("${") {
+            let annotations = object.metadata_mut().annotations.get_or_insert_with(BTreeMap::new);
+            annotations.insert(FLUX_SUBSTITUTE_ANNOTATION.to_owned(), "disabled".to_owned());
+        }
         let value = serde_norway::to_value(&object)
             .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
         self.values.push(value);

@@ -121,7 +121,9 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
     StatefulSet {
         metadata: statefulset_metadata,
         spec: Some(StatefulSetSpec {
-            replicas: Some(tier.replicas as i32),
+            // An autoscaled tier leaves the count to its HorizontalPodAutoscaler: a replicas field here
+            // would scale it back on every Argo CD sync.
+            replicas: tier.autoscaling.is_none().then_some(tier.replicas as i32),
             service_name: Some(names::headless_service(site, tier)),
             selector: tier_selector(site, tier),
             // Both nodes of a pair start together: the backup need not wait for the master to be Ready.

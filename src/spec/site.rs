@@ -46,6 +46,15 @@ pub struct Tier {
     pub memory: String,
     /// The data volume; `None` means an `emptyDir` (stateless frontends).
     pub storage: Option<VolumeSettings>,
+    /// Frontends only: a HorizontalPodAutoscaler owns the replica count (`replicas` is then its minimum).
+    pub autoscaling: Option<AutoscalingSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoscalingSettings {
+    pub min_replicas: u32,
+    pub max_replicas: u32,
+    pub target_cpu_utilization_percentage: u32,
 }
 
 impl Tier {
@@ -128,6 +137,7 @@ pub const DEFAULT_REPOSITORY: &str = "inductiveautomation/ignition";
 const DEFAULT_TIMEZONE: &str = "UTC";
 const DEFAULT_ADMIN_USERNAME: &str = "admin";
 const DEFAULT_FRONTEND_REPLICAS: u32 = 2;
+const DEFAULT_TARGET_CPU_UTILIZATION: u32 = 70;
 const DEFAULT_STORAGE_SIZE: &str = "10Gi";
 
 /// Longest DNS label (RFC 1123), the limit for pod, Service and label-value names.
@@ -356,11 +366,19 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
             let backend_replicas = backend.replicas.unwrap_or(2);
             let frontend = spec.frontend.clone().unwrap_or_default();
             let resources = frontend.resources.clone().unwrap_or_default();
+            let autoscaling = frontend
+                .autoscaling
+                .as_ref()
+                .map(|autoscaling| resolve_autoscaling(autoscaling, frontend.replicas, problems));
             vec![
                 redundant_tier(TierKind::Backend, &backend, backend_replicas, "spec.backend", problems),
                 Tier {
                     kind: TierKind::Frontend,
-                    replicas: frontend.replicas.unwrap_or(DEFAULT_FRONTEND_REPLICAS),
+                    replicas: autoscaling.as_ref().map_or_else(
+                        || frontend.replicas.unwrap_or(DEFAULT_FRONTEND_REPLICAS),
+                        |autoscaling| autoscaling.min_replicas,
+                    ),
+                    autoscaling,
                     cpu: check_cpu("spec.frontend.resources.cpu", resources.cpu.as_ref(), "1", problems),
                     memory: check_memory(
                         "spec.frontend.resources.memory",
@@ -372,6 +390,44 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
                 },
             ]
         }
+    }
+}
+
+fn resolve_autoscaling(
+    autoscaling: &Autoscaling,
+    replicas: Option<u32>,
+    problems: &mut Vec<Problem>,
+) -> AutoscalingSettings {
+    if let Some(replicas) = replicas {
+        // Two owners of one number: Argo CD would fight the autoscaler on every sync.
+        problems.push(
+            Problem::new(
+                "spec.frontend.replicas",
+                "cannot be given with spec.frontend.autoscaling, which owns the frontend count: remove it (in an environment, set it to null)",
+            )
+            .current(replicas.to_string()),
+        );
+    }
+    let min_replicas = autoscaling.min_replicas.unwrap_or(DEFAULT_FRONTEND_REPLICAS);
+    if min_replicas > autoscaling.max_replicas {
+        problems.push(
+            Problem::new(
+                "spec.frontend.autoscaling.minReplicas",
+                format!(
+                    "must not be more than maxReplicas ({}), found {min_replicas}",
+                    autoscaling.max_replicas
+                ),
+            )
+            .current(min_replicas.to_string())
+            .proposed(autoscaling.max_replicas.to_string()),
+        );
+    }
+    AutoscalingSettings {
+        min_replicas,
+        max_replicas: autoscaling.max_replicas,
+        target_cpu_utilization_percentage: autoscaling
+            .target_cpu_utilization_percentage
+            .unwrap_or(DEFAULT_TARGET_CPU_UTILIZATION),
     }
 }
 
@@ -401,6 +457,7 @@ fn redundant_tier(
             size: check_storage(&format!("{path}.storage.size"), storage.size.as_ref(), problems),
             storage_class_name: storage.storage_class_name,
         }),
+        autoscaling: None,
     }
 }
 
@@ -689,5 +746,14 @@ pub(super) fn check_dns_subdomain(path: &str, name: &str, problems: &mut Vec<Pro
             )
             .current(name),
         );
+    }
+}
+
+/// Why `name` is not a DNS label, if it is not one.
+pub(super) fn dns_label_rule(name: &str) -> Result<(), &'static str> {
+    if is_dns_label(name) {
+        Ok(())
+    } else {
+        Err("is not a DNS label (lowercase letters, digits and '-', at most 63)")
     }
 }

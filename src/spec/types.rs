@@ -96,6 +96,68 @@ pub struct Spec {
     /// Redundancy settings of the master/backup pair.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redundancy: Option<Redundancy>,
+    /// Named environments (DNS labels such as `dev` or `prod`): each a partial spec merged over this one
+    /// (JSON merge patch, RFC 7386: a value replaces, a mapping merges, `null` removes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<BTreeMap<String, EnvironmentSpec>>,
+}
+
+/// An environment's changes to the base spec: any field of `spec` but `architecture` (which decides
+/// every object's name) and `environments`. `null` removes a field of the base.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edition: Option<Edition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_password_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<License>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modules: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<RedundantTier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<RedundantTier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontend: Option<FrontendTier>,
+    /// Merged over the base's Ingress, so `host` may be left out when the base gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressOverride>,
+    /// Described with the full type: an editor may flag a partial override that the function, which
+    /// validates the merged spec, accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_route: Option<HttpRoute>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Restore>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_network: Option<GatewayNetwork>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redundancy: Option<Redundancy>,
+}
+
+/// [`Ingress`] with every field optional, for environments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngressOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -170,6 +232,32 @@ pub struct FrontendTier {
     pub replicas: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+    /// A HorizontalPodAutoscaler for the frontends; the StatefulSet then has no `replicas` (the
+    /// autoscaler owns it), so `replicas` must be left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// The frontends' autoscaler (autoscaling/v2), on CPU utilization.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Autoscaling {
+    /// The fewest frontends. Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub min_replicas: Option<u32>,
+    /// The most frontends (each needs its own licence).
+    #[schemars(range(min = 1, max = 100))]
+    pub max_replicas: u32,
+    /// The average CPU utilization, in percent of the request, the autoscaler aims for. Default 70.
+    // The spelling of autoscaling/v1's field, which users know; camelCase would give `targetCpu...`.
+    #[serde(
+        rename = "targetCPUUtilizationPercentage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu_utilization_percentage: Option<u32>,
 }
 
 /// CPU and memory of each gateway, used as both request and limit (Guaranteed QoS: the JVM sizes its
