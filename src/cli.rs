@@ -35,6 +35,10 @@ enum Command {
     },
     /// Prints the JSON Schema of the IgnitionCluster spec.
     Schema,
+    /// Benchmark floor only: reads the ResourceList on stdin and writes its items back, with no spec
+    /// read and nothing generated. scripts/bench.sh compares the function against this.
+    #[command(hide = true)]
+    Passthrough,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -46,6 +50,7 @@ pub fn run(cli: Cli) -> u8 {
             let schema = serde_json::to_string_pretty(spec::json_schema()).unwrap_or_default();
             emit(&format!("{schema}\n"))
         }
+        Some(Command::Passthrough) => passthrough(),
     }
 }
 
@@ -65,6 +70,17 @@ fn krm_function() -> u8 {
         1
     } else {
         written
+    }
+}
+
+/// The function's own parse-and-write path with generation skipped: the floor it is measured against.
+fn passthrough() -> u8 {
+    match read_stdin().and_then(|text| krm::read(&text).map_err(|error| error.to_string())) {
+        Ok(list) => emit(&krm::write(&list.items, &[])),
+        Err(message) => {
+            eprintln!("ignition-krm: error: {message}");
+            1
+        }
     }
 }
 
