@@ -68,6 +68,7 @@ items_input() {
             print "      exec /opt/app/run --name " name
         }
     }'
+    # Block style, as kustomize sends it (kyaml re-serializes the flow style of the source file).
     cat <<'EOF'
 functionConfig:
   apiVersion: ignition.krm.dev/v1alpha1
@@ -81,14 +82,24 @@ functionConfig:
     edition: standard
     timezone: America/Chicago
     adminPasswordSecret: plant-a-admin
-    license: {secret: plant-a-license}
+    license:
+      secret: plant-a-license
     backend:
-      resources: {cpu: "2", memory: 4Gi}
-      storage: {size: 20Gi, storageClassName: fast-ssd}
+      resources:
+        cpu: "2"
+        memory: 4Gi
+      storage:
+        size: 20Gi
+        storageClassName: fast-ssd
     frontend:
       replicas: 3
-      resources: {cpu: "1", memory: 2Gi}
-    ingress: {host: scada.plant-a.example.com, className: nginx, tlsSecret: scada-plant-a-tls}
+      resources:
+        cpu: "1"
+        memory: 2Gi
+    ingress:
+      host: scada.plant-a.example.com
+      className: nginx
+      tlsSecret: scada-plant-a-tls
 EOF
 }
 for count in 1 10 100 1000 10000; do
