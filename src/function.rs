@@ -55,7 +55,8 @@ pub fn process(list: ResourceList) -> Outcome {
     let mut owners = BTreeSet::new();
     let mut generated = Vec::new();
     for config in configs {
-        match spec::load(config) {
+        let environment = krm::annotation(config, spec::ENVIRONMENT_ANNOTATION);
+        match spec::load(config, environment) {
             Ok(site) => {
                 let owner = generate::owner_id(site.namespace.as_deref(), &site.name);
                 if owners.insert(owner.clone()) {

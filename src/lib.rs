@@ -9,5 +9,6 @@ pub mod cli;
 pub mod function;
 pub mod generate;
 pub mod krm;
+pub mod render;
 pub mod spec;
 pub mod yaml;

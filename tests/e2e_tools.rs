@@ -9,10 +9,10 @@ use std::process::{Command, Output};
 use common::*;
 
 const KUSTOMIZATIONS: &[(&str, &str, usize)] = &[
-    ("bases/failover", "plant-b", 11),
-    ("bases/scaleout", "plant-a", 17),
-    ("overlays/dev", "plant-b-dev", 11),
-    ("overlays/prod", "plant-a", 17),
+    ("bases/failover", "plant-b", 13),
+    ("bases/scaleout", "plant-a", 20),
+    ("overlays/dev", "plant-b-dev", 13),
+    ("overlays/prod", "plant-a", 20),
 ];
 
 fn kustomize_build(dir: &str, extra_flags: &[&str]) -> Output {
@@ -57,7 +57,7 @@ fn kustomize_builds_every_base_and_overlay() {
         find(
             &objects,
             "StatefulSet",
-            &format!("{site}-{}", if *count == 11 { "gateway" } else { "backend" }),
+            &format!("{site}-{}", if *count == 13 { "gateway" } else { "backend" }),
         );
         assert!(
             !objects.iter().any(|object| object["kind"] == "IgnitionCluster"),
@@ -166,7 +166,12 @@ fn every_manifest_passes_strict_validation_for_kubernetes_1_30_and_1_35() {
         std::fs::write(&file, text).unwrap();
         files.push(file);
     }
-    for case in ["failover-8.3", "scaleout-8.1"] {
+    for case in [
+        "failover-8.3",
+        "scaleout-8.1",
+        "failover-certificates-restore-8.3",
+        "scaleout-traefik-secret-certificates-8.1",
+    ] {
         let output = run_function(&read(format!("tests/testdata/{case}/input.yaml")));
         let objects = generated(&parse(&stdout(&output)));
         assert!(objects.len() >= 10, "{case} rendered");
@@ -245,7 +250,7 @@ fn kpt_fn_eval_writes_the_manifests_into_the_package_and_is_idempotent() {
         std::fs::read_to_string(&statefulset).expect("kpt wrote the StatefulSet where the path annotation says");
     assert!(written.contains("replicas: 2"), "{written}");
     let files = std::fs::read_dir(package.join("ignition/plant-b")).unwrap().count();
-    assert_eq!(files, 11, "one file per object");
+    assert_eq!(files, 13, "one file per object");
     assert!(package.join("ignition.yaml").exists(), "the spec file is kept");
 
     let snapshot = |dir: &Path| -> Vec<(PathBuf, String)> {

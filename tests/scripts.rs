@@ -7,175 +7,15 @@
 
 mod common;
 
+use common::scripts::*;
+
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-use serde_norway::Value;
-
-const SPEC: &str = "bases/scaleout/spec/ignition.yaml";
-const SCRIPTS_CONFIG_MAP: &str = "plant-a-scripts";
 const MASTER_HOST: &str = "plant-a-backend-0.plant-a-backend-headless";
 const MARKER: &str = ".ignition-krm-seeded";
-/// No script may run longer than this; the test fails instead of hanging.
-const SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
-
-// ---------------------------------------------------------------------------------------------
-// The scripts as shipped, and a scratch directory to run them in.
-
-/// The data of the scripts ConfigMap the binary generates, read once per test process.
-fn shipped_scripts() -> &'static BTreeMap<String, String> {
-    static SCRIPTS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
-    SCRIPTS.get_or_init(|| {
-        let output = common::ignition_krm()
-            .args(["manifests", SPEC])
-            .current_dir(common::repo_root())
-            .output()
-            .expect("the binary runs");
-        assert!(
-            output.status.success(),
-            "ignition-krm manifests {SPEC} failed:\n{}",
-            common::stderr(&output)
-        );
-        let text = common::stdout(&output);
-        let config_map = serde_norway::Deserializer::from_str(&text)
-            .map(|document| Value::deserialize(document).expect("the output is YAML"))
-            .find(|object| object["kind"] == "ConfigMap" && object["metadata"]["name"] == SCRIPTS_CONFIG_MAP)
-            .unwrap_or_else(|| panic!("no ConfigMap {SCRIPTS_CONFIG_MAP} in the output of {SPEC}"));
-        config_map["data"]
-            .as_mapping()
-            .expect("the scripts ConfigMap has data")
-            .iter()
-            .map(|(key, value)| {
-                (
-                    key.as_str().unwrap().to_owned(),
-                    value.as_str().expect("script text is a string").to_owned(),
-                )
-            })
-            .collect()
-    })
-}
-
-/// A scratch directory for one test, emptied on creation and removed when the test passes (kept
-/// for inspection when it fails).
-struct Sandbox {
-    dir: PathBuf,
-}
-
-impl Sandbox {
-    fn new(test: &str) -> Self {
-        let dir = std::env::temp_dir()
-            .join(format!("ignition-krm-scripts-{}", std::process::id()))
-            .join(test);
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
-        Sandbox { dir }
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.join(relative)
-    }
-
-    /// Writes a shipped script into the sandbox and returns its path.
-    fn script(&self, name: &str) -> PathBuf {
-        let text = shipped_scripts()
-            .get(name)
-            .unwrap_or_else(|| panic!("no {name} in {SCRIPTS_CONFIG_MAP}: {:?}", shipped_scripts().keys()));
-        let path = self.path(name);
-        fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        if !thread::panicking() {
-            let _ = fs::remove_dir_all(&self.dir);
-            // The per-process parent goes with its last test (removing a non-empty directory fails).
-            let _ = fs::remove_dir(self.dir.parent().unwrap());
-        }
-    }
-}
-
-/// The outcome of a script run.
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "{}\n--- stdout:\n{}--- stderr:\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-
-    fn assert_success(&self, what: &str) {
-        assert!(
-            self.status.success(),
-            "{what}: expected success, got {}",
-            self.describe()
-        );
-    }
-
-    fn assert_failure(&self, what: &str) {
-        assert!(
-            !self.status.success(),
-            "{what}: expected a failure, got {}",
-            self.describe()
-        );
-    }
-}
-
-/// Runs `bash <script>` with only PATH and `env` in its environment, output captured in files of
-/// the sandbox, killed after [`SCRIPT_TIMEOUT`].
-fn run_script(sandbox: &Sandbox, script: &str, env: &[(&str, String)]) -> Run {
-    let path = sandbox.script(script);
-    let (stdout_path, stderr_path) = (
-        sandbox.path(&format!("{script}.stdout")),
-        sandbox.path(&format!("{script}.stderr")),
-    );
-    let mut command = Command::new("bash");
-    command
-        .arg(&path)
-        .env_clear()
-        .env(
-            "PATH",
-            std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".to_owned()),
-        )
-        .envs(env.iter().map(|(key, value)| (key, value)))
-        .current_dir(&sandbox.dir)
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&stdout_path).unwrap())
-        .stderr(fs::File::create(&stderr_path).unwrap());
-    let mut child = command.spawn().expect("bash runs");
-    let deadline = Instant::now() + SCRIPT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{script} did not finish within {SCRIPT_TIMEOUT:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        status,
-        stdout: fs::read_to_string(stdout_path).unwrap(),
-        stderr: fs::read_to_string(stderr_path).unwrap(),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // prepare-data.sh
@@ -480,91 +320,23 @@ fn prepare_data_requires_pod_name() {
 // ---------------------------------------------------------------------------------------------
 // ready.sh and alive.sh
 
-/// Fails the test with a clear message when curl, which the probes use, is not installed.
-fn require_curl() {
-    let works = Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    assert!(
-        works,
-        "curl is not installed: the probe scripts call it, install it to run these tests"
-    );
-}
-
-/// A fake gateway web server on 127.0.0.1: it answers the first connection with `status` and
-/// `body`, then stops. Joining it gives the request line it received (empty if nobody came within a
-/// few seconds).
-struct FakeStatusPing {
-    port: u16,
-    server: JoinHandle<String>,
-}
-
-impl FakeStatusPing {
-    fn start(status: &'static str, body: &'static str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
-        let server = thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((stream, _)) => return answer(stream, status, body),
-                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
-                        thread::sleep(Duration::from_millis(10))
-                    }
-                    Err(error) => panic!("accept: {error}"),
-                }
-            }
-            String::new()
-        });
-        FakeStatusPing { port, server }
-    }
-
-    /// The request line the server received.
-    fn request_line(self) -> String {
-        self.server.join().expect("the fake server does not panic")
-    }
-}
-
-/// Reads the request head, answers it, and returns its first line.
-fn answer(mut stream: TcpStream, status: &str, body: &str) -> String {
-    stream.set_nonblocking(false).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    stream.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut head = Vec::new();
-    let mut buffer = [0; 1024];
-    while !head.windows(4).any(|window| window == b"\r\n\r\n") {
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => break,
-            Ok(read) => head.extend_from_slice(&buffer[..read]),
-        }
-    }
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(response.as_bytes());
-    let _ = stream.flush();
-    String::from_utf8_lossy(&head)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// Runs a probe script against a fake server answering `status` and `body`, and checks it asked
 /// for /StatusPing.
 fn probe(script: &str, status: &'static str, body: &'static str) -> Run {
     require_curl();
     let sandbox = Sandbox::new(&format!("{}-{}", script.trim_end_matches(".sh"), unique()));
-    let server = FakeStatusPing::start(status, body);
+    let code: u16 = status.split(' ').next().unwrap().parse().unwrap();
+    let server = FakeServer::start(move |_, _| (code, body.to_owned()));
     let run = run_script(&sandbox, script, &[("GATEWAY_HTTP_PORT", server.port.to_string())]);
-    let request = server.request_line();
+    let paths: Vec<String> = server
+        .requests()
+        .into_iter()
+        .map(|request| format!("{} {}", request.method, request.path))
+        .collect();
     assert_eq!(
-        request,
-        "GET /StatusPing HTTP/1.1",
-        "{script} did not ask the fake server for /StatusPing (empty: it never connected); run: {}",
+        paths,
+        ["GET /StatusPing"],
+        "{script} must ask the fake server for /StatusPing once; run: {}",
         run.describe()
     );
     run
@@ -576,12 +348,6 @@ fn probe_closed_port(script: &str) -> Run {
     let sandbox = Sandbox::new(&format!("{}-closed-{}", script.trim_end_matches(".sh"), unique()));
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     run_script(&sandbox, script, &[("GATEWAY_HTTP_PORT", port.to_string())])
-}
-
-/// A number unique within the test process, for sandbox names.
-fn unique() -> usize {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[test]

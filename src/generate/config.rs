@@ -13,6 +13,9 @@ pub const SCRIPTS_DIR: &str = "/config/scripts";
 pub const PREPARE_DATA_SCRIPT: &str = "prepare-data.sh";
 pub const READY_SCRIPT: &str = "ready.sh";
 pub const ALIVE_SCRIPT: &str = "alive.sh";
+pub const LABEL_ACTIVE_SCRIPT: &str = "label-active.sh";
+pub const GAN_TRUST_SCRIPT: &str = "gan-trust.sh";
+pub const FETCH_BACKUP_SCRIPT: &str = "fetch-backup.sh";
 
 /// Where the Secrets are mounted; the image reads each `*_FILE` variable's file.
 pub const ADMIN_SECRET_DIR: &str = "/run/secrets/ignition/admin";
@@ -27,6 +30,9 @@ pub fn scripts_config_map(site: &Site) -> ConfigMap {
         (PREPARE_DATA_SCRIPT, include_str!("scripts/prepare-data.sh")),
         (READY_SCRIPT, include_str!("scripts/ready.sh")),
         (ALIVE_SCRIPT, include_str!("scripts/alive.sh")),
+        (LABEL_ACTIVE_SCRIPT, include_str!("scripts/label-active.sh")),
+        (GAN_TRUST_SCRIPT, include_str!("scripts/gan-trust.sh")),
+        (FETCH_BACKUP_SCRIPT, include_str!("scripts/fetch-backup.sh")),
     ];
     ConfigMap {
         metadata: metadata(site, None, names::scripts_config_map(site)),

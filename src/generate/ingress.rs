@@ -7,8 +7,8 @@ use k8s_openapi::api::networking::v1::{
     IngressTLS, ServiceBackendPort,
 };
 
-use super::{metadata, names};
-use crate::spec::Site;
+use super::{metadata, names, STICKY_COOKIE};
+use crate::spec::{Site, StickySessions};
 
 /// ingress-nginx settings for Perspective: every session keeps a WebSocket to the gateway that
 /// served its first page, so requests stick to one gateway by cookie, and long-lived WebSockets
@@ -16,7 +16,7 @@ use crate::spec::Site;
 const NGINX_ANNOTATIONS: &[(&str, &str)] = &[
     ("nginx.ingress.kubernetes.io/affinity", "cookie"),
     ("nginx.ingress.kubernetes.io/affinity-mode", "persistent"),
-    ("nginx.ingress.kubernetes.io/session-cookie-name", "ignition-route"),
+    ("nginx.ingress.kubernetes.io/session-cookie-name", STICKY_COOKIE),
     ("nginx.ingress.kubernetes.io/proxy-read-timeout", "3600"),
     ("nginx.ingress.kubernetes.io/proxy-send-timeout", "3600"),
     ("nginx.ingress.kubernetes.io/proxy-body-size", "0"),
@@ -25,14 +25,19 @@ const NGINX_ANNOTATIONS: &[(&str, &str)] = &[
 pub fn ingress(site: &Site) -> Option<Ingress> {
     let settings = site.ingress.as_ref()?;
     let tier = site.tiers.iter().find(|tier| tier.serves_users())?;
-    let mut annotations: BTreeMap<String, String> = NGINX_ANNOTATIONS
+    let defaults = match settings.sticky_sessions {
+        StickySessions::Nginx => NGINX_ANNOTATIONS,
+        // Traefik's stickiness is set on the Service.
+        StickySessions::Traefik | StickySessions::None => &[],
+    };
+    let mut annotations: BTreeMap<String, String> = defaults
         .iter()
         .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
         .collect();
     // The user's own annotations win over the defaults.
     annotations.extend(settings.annotations.iter().cloned());
     let mut meta = metadata(site, Some(tier), names::ingress(site));
-    meta.annotations = Some(annotations);
+    meta.annotations = (!annotations.is_empty()).then_some(annotations);
     Some(Ingress {
         metadata: meta,
         spec: Some(IngressSpec {

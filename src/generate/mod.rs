@@ -3,16 +3,21 @@
 //! Every object is a typed k8s-openapi struct; [`generate`] returns them in a fixed order, each
 //! serialized to a YAML value with the bookkeeping annotations the KRM function needs.
 
+mod autoscaler;
+mod certificates;
 mod config;
+mod custom;
 mod ingress;
 pub mod names;
 mod policy;
+mod rbac;
+mod route;
 mod service;
+mod sidecars;
 mod statefulset;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
 use serde::Serialize;
@@ -24,6 +29,9 @@ use crate::spec::{Site, Tier};
 /// The annotation that marks an object as generated, with the `namespace/name` of the spec that owns
 /// it: a re-run replaces exactly these objects.
 pub const OWNER_ANNOTATION: &str = "ignition.krm.dev/owner";
+/// Flux's post-build substitution would replace the shell's `${VAR}` in our scripts; this turns it off
+/// for every object that holds a `${`.
+pub const FLUX_SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute";
 /// On pod templates: a digest of the ConfigMaps the pods read, so a change rolls the pods.
 pub const CONFIG_HASH_ANNOTATION: &str = "ignition.krm.dev/config-hash";
 
@@ -36,6 +44,12 @@ pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const LABEL_CLUSTER: &str = "ignition.krm.dev/cluster";
 /// Selects the pods of one StatefulSet by ordinal, set by the StatefulSet controller.
 pub const LABEL_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+/// Set on each pod of a pair by its labeling sidecar: "true" on the Active node.
+pub const LABEL_ACTIVE: &str = "ignition.krm.dev/active";
+/// The volume of the scripts ConfigMap, mounted read-only wherever a script runs.
+const SCRIPTS_VOLUME: &str = "scripts";
+/// The cookie that keeps a Perspective session on one gateway.
+pub const STICKY_COOKIE: &str = "ignition-route";
 
 const APP_NAME: &str = "ignition";
 const MANAGER: &str = "ignition-krm";
@@ -51,9 +65,29 @@ pub fn owner_id(namespace: Option<&str>, name: &str) -> String {
 /// Generates every object of a site, in a fixed order.
 pub fn generate(site: &Site) -> Vec<Value> {
     let mut objects = Objects::new(site);
-    objects.push(service_account(site));
+    if site.tiers.iter().any(|tier| !labels_itself(site, tier)) {
+        objects.push(rbac::service_account(site, None));
+    }
+    let cert_manager = site
+        .gateway_network
+        .certificates
+        .as_ref()
+        .filter(|settings| settings.cert_manager);
+    if cert_manager.is_some() {
+        objects.push(certificates::root_issuer(site));
+        objects.push(certificates::ca_certificate(site));
+        objects.push(certificates::ca_issuer(site));
+    }
     let scripts = config::scripts_config_map(site);
     for tier in &site.tiers {
+        if labels_itself(site, tier) {
+            objects.push(rbac::service_account(site, Some(tier)));
+            objects.push(rbac::labeler_role(site, tier));
+            objects.push(rbac::labeler_role_binding(site, tier));
+        }
+        if let Some(settings) = cert_manager {
+            objects.push(certificates::tier_certificate(site, tier, settings));
+        }
         let environment = config::environment_config_map(site, tier);
         let config_hash = config::digest(&[&scripts, &environment]);
         objects.push(environment);
@@ -65,6 +99,9 @@ pub fn generate(site: &Site) -> Vec<Value> {
         }
         objects.push(service::client(site, tier));
         objects.push(statefulset::statefulset(site, tier, &config_hash));
+        if let Some(autoscaler) = autoscaler::horizontal_pod_autoscaler(site, tier) {
+            objects.push(autoscaler);
+        }
         if let Some(budget) = policy::disruption_budget(site, tier) {
             objects.push(budget);
         }
@@ -74,16 +111,16 @@ pub fn generate(site: &Site) -> Vec<Value> {
     if let Some(ingress) = ingress::ingress(site) {
         objects.push(ingress);
     }
+    if let Some(route) = route::http_route(site) {
+        objects.push(route);
+    }
     objects.values
 }
 
-fn service_account(site: &Site) -> ServiceAccount {
-    ServiceAccount {
-        metadata: metadata(site, None, names::service_account(site)),
-        // The gateways never call the Kubernetes API: no token in their pods.
-        automount_service_account_token: Some(false),
-        ..Default::default()
-    }
+/// Whether a tier's pods label themselves active or standby, so that its client Service reaches
+/// the Active node only.
+pub fn labels_itself(site: &Site, tier: &Tier) -> bool {
+    tier.is_redundant() && site.redundancy.active_only_routing
 }
 
 /// Collects generated objects as YAML values, adding the KRM bookkeeping annotations.
@@ -115,6 +152,12 @@ impl<'a> Objects<'a> {
         );
         annotations.insert(PATH_ANNOTATION.to_owned(), path);
         annotations.insert(INDEX_ANNOTATION.to_owned(), "0".to_owned());
+        let text = serde_json::to_string(&object)
+            .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
+        if text.contains("${") {
+            let annotations = object.metadata_mut().annotations.get_or_insert_with(BTreeMap::new);
+            annotations.insert(FLUX_SUBSTITUTE_ANNOTATION.to_owned(), "disabled".to_owned());
+        }
         let value = serde_norway::to_value(&object)
             .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
         self.values.push(value);

@@ -62,3 +62,37 @@ pub fn pod_host(site: &Site, tier: &Tier, ordinal: u32) -> String {
 pub fn ingress(site: &Site) -> String {
     site.name.clone()
 }
+
+/// The ServiceAccount of a tier whose pods label themselves (active-only routing).
+pub fn tier_service_account(site: &Site, tier: &Tier) -> String {
+    statefulset(site, tier)
+}
+
+/// The Role and RoleBinding that let a pair's pods set their own active label.
+pub fn labeler_role(site: &Site, tier: &Tier) -> String {
+    format!("{}-labeler", statefulset(site, tier))
+}
+
+/// The self-signed Issuer that signs the Gateway Network CA.
+pub fn gan_root_issuer(site: &Site) -> String {
+    format!("{}-gan-selfsigned", site.name)
+}
+
+/// The Gateway Network CA: its Certificate, its Secret and the Issuer that signs with it.
+pub fn gan_ca(site: &Site) -> String {
+    format!("{}-gan-ca", site.name)
+}
+
+/// A tier's Gateway Network Certificate.
+pub fn gan_certificate(site: &Site, tier: &Tier) -> String {
+    format!("{}-gan", statefulset(site, tier))
+}
+
+/// The Secret with a tier's keystore (`keystore.p12`) and the CA (`ca.crt`).
+pub fn gan_tls_secret(site: &Site, tier: &Tier) -> String {
+    format!("{}-gan-tls", statefulset(site, tier))
+}
+
+pub fn http_route(site: &Site) -> String {
+    site.name.clone()
+}

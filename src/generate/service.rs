@@ -5,8 +5,8 @@ use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::names::{self, GAN_PORT, HTTPS_PORT, HTTP_PORT};
-use super::{metadata, selector_labels, LABEL_POD_NAME};
-use crate::spec::{Site, Tier};
+use super::{labels_itself, metadata, selector_labels, LABEL_ACTIVE, LABEL_POD_NAME, STICKY_COOKIE};
+use crate::spec::{Site, StickySessions, Tier};
 
 fn port(name: &str, number: i32) -> ServicePort {
     ServicePort {
@@ -61,13 +61,40 @@ pub fn per_role(site: &Site, tier: &Tier, ordinal: u32) -> Service {
 }
 
 /// The Service clients use: the Ingress's backend for a user-facing tier, the admin entry point of
-/// the scaleout backend.
+/// the scaleout backend. For a pair with active-only routing it selects the Active node only.
 pub fn client(site: &Site, tier: &Tier) -> Service {
+    let mut selector = selector_labels(site, Some(tier));
+    if labels_itself(site, tier) {
+        selector.insert(LABEL_ACTIVE.to_owned(), "true".to_owned());
+    }
+    let mut meta = metadata(site, Some(tier), names::client_service(site, tier));
+    let traefik = site
+        .ingress
+        .as_ref()
+        .filter(|ingress| ingress.sticky_sessions == StickySessions::Traefik);
+    if let Some(ingress) = traefik.filter(|_| tier.serves_users()) {
+        // Traefik keeps sessions sticky per Service, by cookie.
+        let secure = ingress.tls_secret.is_some().to_string();
+        meta.annotations = Some(
+            [
+                ("traefik.ingress.kubernetes.io/service.sticky.cookie", "true"),
+                (
+                    "traefik.ingress.kubernetes.io/service.sticky.cookie.name",
+                    STICKY_COOKIE,
+                ),
+                ("traefik.ingress.kubernetes.io/service.sticky.cookie.httponly", "true"),
+                ("traefik.ingress.kubernetes.io/service.sticky.cookie.secure", &secure),
+            ]
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect(),
+        );
+    }
     Service {
-        metadata: metadata(site, Some(tier), names::client_service(site, tier)),
+        metadata: meta,
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".to_owned()),
-            selector: Some(selector_labels(site, Some(tier))),
+            selector: Some(selector),
             ports: Some(web_ports()),
             ..Default::default()
         }),

@@ -19,19 +19,19 @@ use super::config::{
 };
 use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
 use super::policy::tier_selector;
-use super::{labels, metadata, CONFIG_HASH_ANNOTATION};
+use super::sidecars;
+use super::{labels, labels_itself, metadata, CONFIG_HASH_ANNOTATION, SCRIPTS_VOLUME};
 use crate::spec::{Site, Tier, VersionLine};
 
 /// The image's user and group.
 const IGNITION_UID: i64 = 2003;
 /// The image's data directory.
-const DATA_DIR: &str = "/usr/local/bin/ignition/data";
+pub(super) const DATA_DIR: &str = "/usr/local/bin/ignition/data";
 /// Where the init container mounts the data volume, so the image's own data directory stays visible
 /// to seed from.
-const INIT_DATA_MOUNT: &str = "/data";
+pub(super) const INIT_DATA_MOUNT: &str = "/data";
 
 const GATEWAY_CONTAINER: &str = "gateway";
-const SCRIPTS_VOLUME: &str = "scripts";
 const ADMIN_SECRET_VOLUME: &str = "admin-secret";
 const LICENSE_SECRET_VOLUME: &str = "license-secret";
 
@@ -53,10 +53,26 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
         ])),
         ..Default::default()
     };
+    let mut statefulset_metadata = metadata(site, Some(tier), name);
+    let reloads_certificates = site
+        .gateway_network
+        .certificates
+        .as_ref()
+        .is_some_and(|settings| settings.reloader);
+    if reloads_certificates {
+        // Stakater Reloader's convention: a change of these Secrets (a renewed certificate) rolls the
+        // StatefulSet, highest ordinal (the backup) first.
+        statefulset_metadata.annotations = Some(BTreeMap::from([(
+            "secret.reloader.stakater.com/reload".to_owned(),
+            names::gan_tls_secret(site, tier),
+        )]));
+    }
     StatefulSet {
-        metadata: metadata(site, Some(tier), name),
+        metadata: statefulset_metadata,
         spec: Some(StatefulSetSpec {
-            replicas: Some(tier.replicas as i32),
+            // An autoscaled tier leaves the count to its HorizontalPodAutoscaler: a replicas field here
+            // would scale it back on every Argo CD sync.
+            replicas: tier.autoscaling.is_none().then_some(tier.replicas as i32),
             service_name: Some(names::headless_service(site, tier)),
             selector: tier_selector(site, tier),
             // Both nodes of a pair start together: the backup need not wait for the master to be Ready.
@@ -95,7 +111,11 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
 
 fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
     PodSpec {
-        service_account_name: Some(names::service_account(site)),
+        service_account_name: Some(if labels_itself(site, tier) {
+            names::tier_service_account(site, tier)
+        } else {
+            names::service_account(site)
+        }),
         automount_service_account_token: Some(false),
         // Service links would inject variables such as <SERVICE>_PORT for every Service in the
         // namespace, and a Service named "gateway" would collide with the image's GATEWAY_* settings.
@@ -124,11 +144,27 @@ fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
             label_selector: Some(tier_selector(site, tier)),
             ..Default::default()
         }]),
-        init_containers: Some(vec![prepare_data_container(site, tier)]),
-        containers: vec![gateway_container(site, tier)],
+        init_containers: Some(init_containers(site, tier)),
+        containers: if labels_itself(site, tier) {
+            vec![gateway_container(site, tier), sidecars::role_labeler(site)]
+        } else {
+            vec![gateway_container(site, tier)]
+        },
         volumes: Some(volumes(site, tier)),
         ..Default::default()
     }
+}
+
+/// Before the gateway starts: the data volume and role, then the optional trust and backup steps.
+fn init_containers(site: &Site, tier: &Tier) -> Vec<Container> {
+    let mut containers = vec![prepare_data_container(site, tier)];
+    if site.gateway_network.certificates.is_some() {
+        containers.push(sidecars::gan_trust(site));
+    }
+    if let Some(fetch) = sidecars::restore_of(site, tier).and_then(|restore| sidecars::fetch_backup(site, restore)) {
+        containers.push(fetch);
+    }
+    containers
 }
 
 /// The two nodes of a pair never share a machine; frontends spread where they can.
@@ -165,7 +201,12 @@ fn gateway_container(site: &Site, tier: &Tier) -> Container {
         image_pull_policy: Some(site.pull_policy.to_owned()),
         args: Some(gateway_args(site, tier)),
         // POD_NAME first: `$(POD_NAME)` in the arguments expands only from the container's own env.
-        env: Some(vec![pod_name_env()]),
+        // The readiness probe of a pair node also asks whether the backup is in sync.
+        env: Some(if tier.is_redundant() {
+            vec![pod_name_env(), value_env("REDUNDANCY_MODE", "pair")]
+        } else {
+            vec![pod_name_env()]
+        }),
         env_from: Some(vec![EnvFromSource {
             config_map_ref: Some(ConfigMapEnvSource {
                 name: names::environment_config_map(site, tier),
@@ -183,7 +224,7 @@ fn gateway_container(site: &Site, tier: &Tier) -> Container {
         readiness_probe: Some(probe(READY_SCRIPT, 10, 5, 3)),
         resources: Some(resources(&tier.cpu, &tier.memory)),
         security_context: Some(container_security_context()),
-        volume_mounts: Some(gateway_mounts(site)),
+        volume_mounts: Some(gateway_mounts(site, tier)),
         ..Default::default()
     }
 }
@@ -192,6 +233,10 @@ fn gateway_container(site: &Site, tier: &Tier) -> Container {
 /// then (after `--`) wrapper and JVM settings.
 fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
     let mut args = vec!["-n".to_owned(), "$(POD_NAME)".to_owned()];
+    if let Some(restore) = sidecars::restore_of(site, tier) {
+        // The image restores it on the gateway's first start only.
+        args.extend(["-r".to_owned(), sidecars::backup_path(restore)]);
+    }
     let behind_ingress = site.ingress.as_ref().filter(|_| tier.serves_users());
     if let Some(ingress) = behind_ingress {
         // Users reach the gateway on the Ingress's standard ports; HTTPS only where it has TLS.
@@ -253,7 +298,7 @@ fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
     }
 }
 
-fn gateway_mounts(site: &Site) -> Vec<VolumeMount> {
+fn gateway_mounts(site: &Site, tier: &Tier) -> Vec<VolumeMount> {
     let mut mounts = vec![
         mount(DATA_VOLUME, DATA_DIR, false),
         mount(SCRIPTS_VOLUME, SCRIPTS_DIR, true),
@@ -261,6 +306,9 @@ fn gateway_mounts(site: &Site) -> Vec<VolumeMount> {
     ];
     if site.license_secret.is_some() {
         mounts.push(mount(LICENSE_SECRET_VOLUME, LICENSE_SECRET_DIR, true));
+    }
+    if let Some((_, restore_mount)) = sidecars::restore_of(site, tier).and_then(sidecars::restore_volume) {
+        mounts.push(restore_mount);
     }
     mounts
 }
@@ -293,10 +341,23 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
             ..Default::default()
         });
     }
+    if let Some(certificates) = &site.gateway_network.certificates {
+        volumes.extend(sidecars::gan_volumes(
+            site,
+            tier,
+            &certificates.keystore_password_secret,
+        ));
+    }
+    if let Some((restore_volume, _)) = sidecars::restore_of(site, tier).and_then(sidecars::restore_volume) {
+        volumes.push(restore_volume);
+    }
+    if labels_itself(site, tier) {
+        volumes.push(sidecars::api_access_volume());
+    }
     volumes
 }
 
-fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
+pub(super) fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
     Volume {
         name: volume.to_owned(),
         secret: Some(SecretVolumeSource {
@@ -317,7 +378,7 @@ fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
     }
 }
 
-fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
+pub(super) fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
     VolumeMount {
         name: volume.to_owned(),
         mount_path: path.to_owned(),
@@ -339,7 +400,7 @@ fn probe(script: &str, period: i32, timeout: i32, failures: i32) -> Probe {
 }
 
 /// Requests equal limits: Guaranteed QoS, and the JVM heap follows the memory limit.
-fn resources(cpu: &str, memory: &str) -> ResourceRequirements {
+pub(super) fn resources(cpu: &str, memory: &str) -> ResourceRequirements {
     let amounts = BTreeMap::from([
         ("cpu".to_owned(), Quantity(cpu.to_owned())),
         ("memory".to_owned(), Quantity(memory.to_owned())),
@@ -352,7 +413,7 @@ fn resources(cpu: &str, memory: &str) -> ResourceRequirements {
 }
 
 /// What the Pod Security Standard "restricted" asks of every container.
-fn container_security_context() -> SecurityContext {
+pub(super) fn container_security_context() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         capabilities: Some(Capabilities {
@@ -381,12 +442,17 @@ fn container_port(name: &str, port: i32) -> ContainerPort {
     }
 }
 
-fn pod_name_env() -> EnvVar {
+pub(super) fn pod_name_env() -> EnvVar {
+    field_env("POD_NAME", "metadata.name")
+}
+
+/// An environment variable from the downward API.
+pub(super) fn field_env(name: &str, field_path: &str) -> EnvVar {
     EnvVar {
-        name: "POD_NAME".to_owned(),
+        name: name.to_owned(),
         value_from: Some(EnvVarSource {
             field_ref: Some(ObjectFieldSelector {
-                field_path: "metadata.name".to_owned(),
+                field_path: field_path.to_owned(),
                 ..Default::default()
             }),
             ..Default::default()
@@ -395,7 +461,7 @@ fn pod_name_env() -> EnvVar {
     }
 }
 
-fn value_env(name: &str, value: &str) -> EnvVar {
+pub(super) fn value_env(name: &str, value: &str) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
         value: Some(value.to_owned()),
@@ -403,7 +469,7 @@ fn value_env(name: &str, value: &str) -> EnvVar {
     }
 }
 
-fn version_line(line: VersionLine) -> &'static str {
+pub(super) fn version_line(line: VersionLine) -> &'static str {
     match line {
         VersionLine::V8_1 => "8.1",
         VersionLine::V8_3 => "8.3",

@@ -4,17 +4,23 @@
 //! the structure against the schema derived from the types, then serde into the types, then the
 //! rules no schema can say (names, versions, quantities, which tiers fit which architecture).
 
+mod features;
+mod merge;
 mod quantity;
 mod schema_check;
 mod site;
 mod types;
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_norway::Value;
 
 pub use quantity::Quantity;
-pub use site::{GatewayNetworkSettings, IngressSettings, RedundancySettings, Site, Tier, TierKind, VersionLine};
+pub use site::{
+    AutoscalingSettings, GanCertificateSettings, GatewayNetworkSettings, HttpRouteSettings, IngressSettings,
+    RedundancySettings, RestoreSettings, RestoreSource, Site, Tier, TierKind, VersionLine,
+};
 pub use types::*;
 
 /// One thing wrong with a spec: where, what, and what would be right.
@@ -65,8 +71,48 @@ pub fn is_ignition_cluster(object: &Value) -> bool {
     object.get("kind").and_then(Value::as_str) == Some(KIND)
 }
 
-/// Reads, defaults and validates one `IgnitionCluster` object.
-pub fn load(object: &Value) -> Result<Site, Vec<Problem>> {
+/// The annotation on the spec (the function config) that names the environment to expand.
+pub const ENVIRONMENT_ANNOTATION: &str = "ignition.krm.dev/environment";
+
+/// A spec resolved for its base and for each of its environments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub base: Site,
+    /// By environment name, in name order.
+    pub environments: BTreeMap<String, Site>,
+}
+
+impl Loaded {
+    /// The site of one environment, or of the base with `None`.
+    pub fn select(self, environment: Option<&str>) -> Result<Site, Problem> {
+        let Some(name) = environment else {
+            return Ok(self.base);
+        };
+        let known: Vec<String> = self.environments.keys().cloned().collect();
+        let mut environments = self.environments;
+        environments.remove(name).ok_or_else(|| {
+            let known = if known.is_empty() {
+                "the spec has no spec.environments".to_owned()
+            } else {
+                format!("known: {}", known.join(", "))
+            };
+            Problem::new(
+                schema_check::join("metadata.annotations", ENVIRONMENT_ANNOTATION),
+                format!("environment {name:?} is not in spec.environments ({known})"),
+            )
+            .current(name)
+        })
+    }
+}
+
+/// Reads, defaults and validates one `IgnitionCluster` object for the base spec (`None`) or one
+/// of its environments. Every environment is validated either way.
+pub fn load(object: &Value, environment: Option<&str>) -> Result<Site, Vec<Problem>> {
+    load_all(object)?.select(environment).map_err(|problem| vec![problem])
+}
+
+/// Reads, defaults and validates one `IgnitionCluster` object and every environment merged over it.
+pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
     let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
     if kind != KIND || api_version != API_VERSION {
@@ -77,6 +123,47 @@ pub fn load(object: &Value) -> Result<Site, Vec<Problem>> {
         .current(format!("{api_version}/{kind}"))
         .proposed(format!("{API_VERSION}/{KIND}"))]);
     }
+    let mut base_object = object.clone();
+    let overrides = base_object
+        .get_mut("spec")
+        .and_then(Value::as_mapping_mut)
+        .and_then(|spec| spec.remove("environments"));
+    let base = load_base(&base_object);
+    let base_problems = base.as_ref().err().cloned().unwrap_or_default();
+    let mut problems = base_problems.clone();
+    let mut environments = BTreeMap::new();
+    match overrides {
+        None | Some(Value::Null) => {}
+        Some(Value::Mapping(overrides)) => {
+            for (key, patch) in &overrides {
+                let Some(name) = key.as_str() else {
+                    problems.push(Problem::new("spec.environments", "environment names must be strings"));
+                    continue;
+                };
+                match load_environment(&base_object, name, patch, &base_problems) {
+                    Ok(site) => {
+                        environments.insert(name.to_owned(), site);
+                    }
+                    Err(found) => problems.extend(found),
+                }
+            }
+        }
+        Some(other) => problems.push(Problem::new(
+            "spec.environments",
+            format!(
+                "expected a mapping of environment names to partial specs, found {}",
+                crate::krm::type_name(&other)
+            ),
+        )),
+    }
+    match base {
+        Ok(base) if problems.is_empty() => Ok(Loaded { base, environments }),
+        _ => Err(problems),
+    }
+}
+
+/// The base spec (without `environments`): structure, then serde, then the rules.
+fn load_base(object: &Value) -> Result<Site, Vec<Problem>> {
     let mut problems = Vec::new();
     schema_check::check(json_schema(), object, "", &mut problems);
     check_tiers_fit_architecture(object, &mut problems);
@@ -86,6 +173,78 @@ pub fn load(object: &Value) -> Result<Site, Vec<Problem>> {
     let cluster: IgnitionCluster = serde_norway::from_value(object.clone())
         .map_err(|error| vec![Problem::new("spec", format!("cannot be read: {error}"))])?;
     site::resolve(&cluster)
+}
+
+/// Fields an environment may not change: the architecture decides every object's name, and
+/// environments do not nest.
+const FIXED_IN_ENVIRONMENTS: &[&str] = &["architecture", "environments"];
+
+/// One environment: its name and patch checked, merged over the base, validated as a whole, and each
+/// problem reported at the environment's own field when the environment wrote that field.
+fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Problem]) -> Result<Site, Vec<Problem>> {
+    let path = schema_check::join("spec.environments", name);
+    let mut problems = Vec::new();
+    if let Err(message) = site::dns_label_rule(name) {
+        problems.push(Problem::new(&path, format!("environment name {name:?} {message}")).current(name));
+    }
+    let patch = match patch {
+        Value::Null => Value::Mapping(Default::default()),
+        Value::Mapping(mapping) => {
+            for field in FIXED_IN_ENVIRONMENTS {
+                if mapping.contains_key(*field) {
+                    problems.push(Problem::new(
+                        schema_check::join(&path, field),
+                        "cannot be changed by an environment: it is fixed by the base spec",
+                    ));
+                }
+            }
+            patch.clone()
+        }
+        other => {
+            problems.push(Problem::new(
+                &path,
+                format!(
+                    "expected a mapping (a partial spec), found {}",
+                    crate::krm::type_name(other)
+                ),
+            ));
+            return Err(problems);
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut merged = base.clone();
+    merge::merge_patch(&mut merged["spec"], &patch);
+    let written = merge::paths(&patch, "spec");
+    load_base(&merged).map_err(|found| {
+        found
+            .into_iter()
+            .filter_map(|problem| {
+                let in_patch = written.iter().any(|field| {
+                    problem.path == *field
+                        || problem.path.starts_with(&format!("{field}."))
+                        || problem.path.starts_with(&format!("{field}["))
+                });
+                if in_patch {
+                    let rest = &problem.path["spec".len()..];
+                    Some(Problem {
+                        path: format!("{path}{rest}"),
+                        ..problem
+                    })
+                } else if base_problems.contains(&problem) {
+                    // Already reported for the base.
+                    None
+                } else {
+                    Some(Problem {
+                        message: format!("merged over the base, {}: {}", problem.path, problem.message),
+                        path: path.clone(),
+                        ..problem
+                    })
+                }
+            })
+            .collect()
+    })
 }
 
 /// Which tiers a spec may give depends on its architecture. Checked on the raw object, next to the

@@ -1,6 +1,8 @@
 //! The resolved site: the spec with every default applied and every rule checked.
 //! Generators read only this, never the raw spec.
 
+use super::features::{resolve_certificates, resolve_http_route, resolve_restore};
+pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSettings, RestoreSource};
 use super::quantity::Quantity;
 use super::types::*;
 use super::Problem;
@@ -44,6 +46,15 @@ pub struct Tier {
     pub memory: String,
     /// The data volume; `None` means an `emptyDir` (stateless frontends).
     pub storage: Option<VolumeSettings>,
+    /// Frontends only: a HorizontalPodAutoscaler owns the replica count (`replicas` is then its minimum).
+    pub autoscaling: Option<AutoscalingSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoscalingSettings {
+    pub min_replicas: u32,
+    pub max_replicas: u32,
+    pub target_cpu_utilization_percentage: u32,
 }
 
 impl Tier {
@@ -70,6 +81,7 @@ pub struct IngressSettings {
     pub class_name: Option<String>,
     pub tls_secret: Option<String>,
     pub annotations: Vec<(String, String)>,
+    pub sticky_sessions: StickySessions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,12 +89,15 @@ pub struct GatewayNetworkSettings {
     pub security_policy: &'static str,
     pub require_two_way_auth: bool,
     pub whitelist: Vec<String>,
+    pub certificates: Option<GanCertificateSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedundancySettings {
     pub standby_activity_level: &'static str,
     pub master_recovery_mode: &'static str,
+    /// Users reach only the Active node of a pair.
+    pub active_only_routing: bool,
 }
 
 /// Everything the generators need, defaulted and validated.
@@ -108,6 +123,8 @@ pub struct Site {
     pub ingress: Option<IngressSettings>,
     pub gateway_network: GatewayNetworkSettings,
     pub redundancy: RedundancySettings,
+    pub http_route: Option<HttpRouteSettings>,
+    pub restore: Option<RestoreSettings>,
 }
 
 impl Site {
@@ -120,6 +137,7 @@ pub const DEFAULT_REPOSITORY: &str = "inductiveautomation/ignition";
 const DEFAULT_TIMEZONE: &str = "UTC";
 const DEFAULT_ADMIN_USERNAME: &str = "admin";
 const DEFAULT_FRONTEND_REPLICAS: u32 = 2;
+const DEFAULT_TARGET_CPU_UTILIZATION: u32 = 70;
 const DEFAULT_STORAGE_SIZE: &str = "10Gi";
 
 /// Longest DNS label (RFC 1123), the limit for pod, Service and label-value names.
@@ -244,6 +262,14 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         .as_ref()
         .map(|ingress| resolve_ingress(ingress, &mut problems));
     let gateway_network = resolve_gateway_network(spec.gateway_network.clone().unwrap_or_default(), &mut problems);
+    let http_route = spec
+        .http_route
+        .as_ref()
+        .map(|route| resolve_http_route(route, &mut problems));
+    let restore = spec
+        .restore
+        .as_ref()
+        .and_then(|restore| resolve_restore(restore, &mut problems));
     if spec.redundancy.is_some() && !tiers.iter().any(Tier::is_redundant) {
         problems.push(Problem::new(
             "spec.redundancy",
@@ -251,7 +277,9 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         ));
     }
     let redundancy = spec.redundancy.clone().unwrap_or_default();
+    let active_only_routing = redundancy.active_only_routing.unwrap_or(true);
     let redundancy = RedundancySettings {
+        active_only_routing,
         standby_activity_level: match redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Warm) {
             StandbyActivityLevel::Cold => "Cold",
             StandbyActivityLevel::Warm => "Warm",
@@ -291,6 +319,8 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         ingress,
         gateway_network,
         redundancy,
+        http_route,
+        restore,
     })
 }
 
@@ -336,11 +366,19 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
             let backend_replicas = backend.replicas.unwrap_or(2);
             let frontend = spec.frontend.clone().unwrap_or_default();
             let resources = frontend.resources.clone().unwrap_or_default();
+            let autoscaling = frontend
+                .autoscaling
+                .as_ref()
+                .map(|autoscaling| resolve_autoscaling(autoscaling, frontend.replicas, problems));
             vec![
                 redundant_tier(TierKind::Backend, &backend, backend_replicas, "spec.backend", problems),
                 Tier {
                     kind: TierKind::Frontend,
-                    replicas: frontend.replicas.unwrap_or(DEFAULT_FRONTEND_REPLICAS),
+                    replicas: autoscaling.as_ref().map_or_else(
+                        || frontend.replicas.unwrap_or(DEFAULT_FRONTEND_REPLICAS),
+                        |autoscaling| autoscaling.min_replicas,
+                    ),
+                    autoscaling,
                     cpu: check_cpu("spec.frontend.resources.cpu", resources.cpu.as_ref(), "1", problems),
                     memory: check_memory(
                         "spec.frontend.resources.memory",
@@ -352,6 +390,44 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
                 },
             ]
         }
+    }
+}
+
+fn resolve_autoscaling(
+    autoscaling: &Autoscaling,
+    replicas: Option<u32>,
+    problems: &mut Vec<Problem>,
+) -> AutoscalingSettings {
+    if let Some(replicas) = replicas {
+        // Two owners of one number: Argo CD would fight the autoscaler on every sync.
+        problems.push(
+            Problem::new(
+                "spec.frontend.replicas",
+                "cannot be given with spec.frontend.autoscaling, which owns the frontend count: remove it (in an environment, set it to null)",
+            )
+            .current(replicas.to_string()),
+        );
+    }
+    let min_replicas = autoscaling.min_replicas.unwrap_or(DEFAULT_FRONTEND_REPLICAS);
+    if min_replicas > autoscaling.max_replicas {
+        problems.push(
+            Problem::new(
+                "spec.frontend.autoscaling.minReplicas",
+                format!(
+                    "must not be more than maxReplicas ({}), found {min_replicas}",
+                    autoscaling.max_replicas
+                ),
+            )
+            .current(min_replicas.to_string())
+            .proposed(autoscaling.max_replicas.to_string()),
+        );
+    }
+    AutoscalingSettings {
+        min_replicas,
+        max_replicas: autoscaling.max_replicas,
+        target_cpu_utilization_percentage: autoscaling
+            .target_cpu_utilization_percentage
+            .unwrap_or(DEFAULT_TARGET_CPU_UTILIZATION),
     }
 }
 
@@ -381,6 +457,7 @@ fn redundant_tier(
             size: check_storage(&format!("{path}.storage.size"), storage.size.as_ref(), problems),
             storage_class_name: storage.storage_class_name,
         }),
+        autoscaling: None,
     }
 }
 
@@ -580,11 +657,23 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
         class_name: ingress.class_name.clone(),
         tls_secret: ingress.tls_secret.clone(),
         annotations,
+        sticky_sessions: ingress.sticky_sessions.unwrap_or(StickySessions::Nginx),
     }
 }
 
 fn resolve_gateway_network(network: GatewayNetwork, problems: &mut Vec<Problem>) -> GatewayNetworkSettings {
-    let policy = network.security_policy.unwrap_or(SecurityPolicy::ApprovedOnly);
+    let certificates = network
+        .certificates
+        .as_ref()
+        .map(|certificates| resolve_certificates(certificates, problems));
+    // With a shared CA, every certificate is trusted: connections need no approval, and both ends
+    // prove who they are.
+    let default_policy = if certificates.is_some() {
+        SecurityPolicy::Unrestricted
+    } else {
+        SecurityPolicy::ApprovedOnly
+    };
+    let policy = network.security_policy.unwrap_or(default_policy);
     let whitelist = network.whitelist.unwrap_or_default();
     match (policy, whitelist.is_empty()) {
         (SecurityPolicy::SpecifiedList, true) => problems.push(Problem::new(
@@ -614,8 +703,9 @@ fn resolve_gateway_network(network: GatewayNetwork, problems: &mut Vec<Problem>)
             SecurityPolicy::Unrestricted => "Unrestricted",
             SecurityPolicy::SpecifiedList => "SpecifiedList",
         },
-        require_two_way_auth: network.require_two_way_auth.unwrap_or(false),
+        require_two_way_auth: network.require_two_way_auth.unwrap_or(certificates.is_some()),
         whitelist,
+        certificates,
     }
 }
 
@@ -635,7 +725,7 @@ pub fn is_dns_subdomain(name: &str) -> bool {
     name.len() <= 253 && name.split('.').all(is_dns_label)
 }
 
-fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
+pub(super) fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
     if !is_dns_label(name) {
         problems.push(
             Problem::new(
@@ -647,7 +737,7 @@ fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_dns_subdomain(path: &str, name: &str, problems: &mut Vec<Problem>) {
+pub(super) fn check_dns_subdomain(path: &str, name: &str, problems: &mut Vec<Problem>) {
     if !is_dns_subdomain(name) {
         problems.push(
             Problem::new(
@@ -656,5 +746,14 @@ fn check_dns_subdomain(path: &str, name: &str, problems: &mut Vec<Problem>) {
             )
             .current(name),
         );
+    }
+}
+
+/// Why `name` is not a DNS label, if it is not one.
+pub(super) fn dns_label_rule(name: &str) -> Result<(), &'static str> {
+    if is_dns_label(name) {
+        Ok(())
+    } else {
+        Err("is not a DNS label (lowercase letters, digits and '-', at most 63)")
     }
 }

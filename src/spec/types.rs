@@ -84,12 +84,80 @@ pub struct Spec {
     /// The user-facing Ingress; none when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Ingress>,
+    /// A Gateway API HTTPRoute for users, next to or instead of the Ingress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_route: Option<HttpRoute>,
+    /// Restore a gateway backup (`.gwbk`) on the first start of each gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Restore>,
     /// Gateway Network security.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_network: Option<GatewayNetwork>,
     /// Redundancy settings of the master/backup pair.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redundancy: Option<Redundancy>,
+    /// Named environments (DNS labels such as `dev` or `prod`): each a partial spec merged over this one
+    /// (JSON merge patch, RFC 7386: a value replaces, a mapping merges, `null` removes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<BTreeMap<String, EnvironmentSpec>>,
+}
+
+/// An environment's changes to the base spec: any field of `spec` but `architecture` (which decides
+/// every object's name) and `environments`. `null` removes a field of the base.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edition: Option<Edition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_password_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<License>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modules: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<RedundantTier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<RedundantTier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontend: Option<FrontendTier>,
+    /// Merged over the base's Ingress, so `host` may be left out when the base gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressOverride>,
+    /// Described with the full type: an editor may flag a partial override that the function, which
+    /// validates the merged spec, accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_route: Option<HttpRoute>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Restore>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_network: Option<GatewayNetwork>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redundancy: Option<Redundancy>,
+}
+
+/// [`Ingress`] with every field optional, for environments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngressOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -164,6 +232,32 @@ pub struct FrontendTier {
     pub replicas: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+    /// A HorizontalPodAutoscaler for the frontends; the StatefulSet then has no `replicas` (the
+    /// autoscaler owns it), so `replicas` must be left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// The frontends' autoscaler (autoscaling/v2), on CPU utilization.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Autoscaling {
+    /// The fewest frontends. Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub min_replicas: Option<u32>,
+    /// The most frontends (each needs its own licence).
+    #[schemars(range(min = 1, max = 100))]
+    pub max_replicas: u32,
+    /// The average CPU utilization, in percent of the request, the autoscaler aims for. Default 70.
+    // The spelling of autoscaling/v1's field, which users know; camelCase would give `targetCpu...`.
+    #[serde(
+        rename = "targetCPUUtilizationPercentage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu_utilization_percentage: Option<u32>,
 }
 
 /// CPU and memory of each gateway, used as both request and limit (Guaranteed QoS: the JVM sizes its
@@ -205,6 +299,67 @@ pub struct Ingress {
     /// Extra annotations on the Ingress (for example cert-manager's `cert-manager.io/cluster-issuer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
+    /// Which controller's cookie stickiness to configure for Perspective sessions: `nginx` (default,
+    /// ingress-nginx annotations on the Ingress), `traefik` (annotations on the Service) or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky_sessions: Option<StickySessions>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StickySessions {
+    Nginx,
+    Traefik,
+    None,
+}
+
+/// A Gateway API route to the user-facing gateways.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpRoute {
+    /// The host names the route answers.
+    pub hostnames: Vec<String>,
+    /// The Gateway (listener) the route attaches to.
+    pub gateway: GatewayRef,
+    /// Cookie session persistence, so each Perspective session stays on one gateway. Default true.
+    /// It is a field of the Gateway API's experimental channel; set false where the Gateway
+    /// implementation refuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_persistence: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayRef {
+    pub name: String,
+    /// The Gateway's namespace; the route's own when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// One listener of the Gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section_name: Option<String>,
+}
+
+/// Where a gateway backup comes from: exactly one of `url` and `volumeClaim`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Restore {
+    /// An HTTPS URL of the `.gwbk` file, downloaded by the init container on first start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// With `url`: the file's SHA-256 (64 hex digits), checked before the gateway may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// An existing PersistentVolumeClaim holding the backup, mounted read-only (ReadOnlyMany, or
+    /// ReadWriteOnce where all gateways share a node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_claim: Option<String>,
+    /// With `volumeClaim`: the backup's path inside the volume, such as `plant-a/latest.gwbk`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// scaleout: whether the frontends start from the same backup too. Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontends: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -219,6 +374,47 @@ pub struct GatewayNetwork {
     /// With `SpecifiedList`: the gateway system names allowed to connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitelist: Option<Vec<String>>,
+    /// Certificates that let every gateway trust the others without approving each connection by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificates: Option<GanCertificates>,
+}
+
+/// Gateway Network TLS from a shared CA: each tier gets a certificate and key as a PKCS#12
+/// keystore, and every gateway trusts the CA.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GanCertificates {
+    /// `certManager` (default): generate a CA and a certificate per tier with cert-manager.
+    /// `secret`: use existing Secrets `<name>-<tier>-gan-tls` with the keys `keystore.p12` and `ca.crt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<CertificateSource>,
+    /// An existing Secret with the key `password`: the password of the PKCS#12 keystores.
+    pub keystore_password_secret: String,
+    /// cert-manager: how long a tier certificate lives, such as `2160h` (the default, 90 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// cert-manager: how long before expiry it is renewed. Default `360h` (15 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_before: Option<String>,
+    /// How a renewed certificate reaches the running gateways, which read it only at start:
+    /// `reloader` (default: the Stakater Reloader annotation rolls the StatefulSet, backup first)
+    /// or `none` (restart them yourself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CertificateSource {
+    CertManager,
+    Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Rotation {
+    Reloader,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -237,6 +433,11 @@ pub struct Redundancy {
     /// Whether the master takes over again when it comes back: `Automatic` (default) or `Manual`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master_recovery_mode: Option<MasterRecoveryMode>,
+    /// Route users (and admins of the scaleout backend) to the Active node only: a sidecar labels
+    /// each pod active or standby from `/system/gwinfo`, and the Service selects the active label.
+    /// Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_only_routing: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

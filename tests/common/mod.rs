@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
+pub mod scripts;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
