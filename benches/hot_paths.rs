@@ -93,7 +93,7 @@ fn main() {
             .clone()
             .or_else(|| list.items.iter().find(|item| spec::is_ignition_cluster(item)).cloned())
             .expect("a spec");
-        harness.run(&format!("spec::load ({name})"), || spec::load(&config));
+        harness.run(&format!("spec::load ({name})"), || spec::load(&config, None));
         harness.run(&format!("function::process ({name})"), || {
             function::process(list.clone())
         });
