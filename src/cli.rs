@@ -72,6 +72,10 @@ enum Command {
     },
     /// Prints the JSON Schema of the IgnitionCluster spec.
     Schema,
+    /// Benchmark floor only: reads the ResourceList on stdin and writes its items back, with no spec
+    /// read and nothing generated. scripts/bench.sh compares the function against this.
+    #[command(hide = true)]
+    Passthrough,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -96,6 +100,7 @@ pub fn run(cli: Cli) -> u8 {
             let schema = serde_json::to_string_pretty(spec::json_schema()).unwrap_or_default();
             emit(&format!("{schema}\n"))
         }
+        Some(Command::Passthrough) => passthrough(),
     }
 }
 
@@ -110,11 +115,29 @@ fn krm_function() -> u8 {
         },
     };
     report(&outcome.results);
-    let written = emit(&krm::write(&outcome.items, &outcome.results));
-    if outcome.has_errors() {
-        1
-    } else {
-        written
+    let output = krm::write(&outcome.items, &outcome.results);
+    let written = emit(&output);
+    let code = if outcome.has_errors() { 1 } else { written };
+    // The process ends here: freeing every node of a large tree one by one would cost more than the
+    // rest of the write, and the kernel takes the memory back at once.
+    std::mem::forget((outcome, output));
+    code
+}
+
+/// The function's own parse-and-write path with generation skipped: the floor it is measured against.
+fn passthrough() -> u8 {
+    match read_stdin().and_then(|text| krm::read(&text).map_err(|error| error.to_string())) {
+        Ok(list) => {
+            let output = krm::write(&list.items, &[]);
+            let code = emit(&output);
+            // As in the function: the process ends here, the kernel frees the memory.
+            std::mem::forget((list, output));
+            code
+        }
+        Err(message) => {
+            eprintln!("ignition-krm: error: {message}");
+            1
+        }
     }
 }
 

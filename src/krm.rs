@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_norway::{Mapping, Value};
 
-use crate::yaml;
+use crate::{block_yaml, yaml};
 
 /// The apiVersion written on every output ResourceList.
 pub const OUTPUT_API_VERSION: &str = "config.kubernetes.io/v1";
@@ -61,7 +61,11 @@ pub fn read(input: &str) -> Result<ResourceList, ReadError> {
     if input.trim().is_empty() {
         return Err(ReadError::Empty);
     }
-    let document: Value = serde_norway::from_str(input).map_err(ReadError::Yaml)?;
+    // The block-style YAML that kustomize and kpt send is read fast; anything else by serde_norway.
+    let document: Value = match block_yaml::parse(input) {
+        Some(document) => document,
+        None => serde_norway::from_str(input).map_err(ReadError::Yaml)?,
+    };
     let Value::Mapping(mut root) = document else {
         return Err(if document.is_null() {
             ReadError::Empty

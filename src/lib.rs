@@ -4,6 +4,7 @@
 //! Data flows one way: bytes → [`krm::ResourceList`] → [`spec::Site`] (defaulted, validated) →
 //! objects ([`generate`]) → ResourceList → bytes.
 
+pub mod block_yaml;
 pub mod cli;
 pub mod function;
 pub mod generate;

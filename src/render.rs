@@ -92,6 +92,9 @@ fn render_overlay(dir: &str, base: &[Value], environment: &[Value], tree: &mut T
     for object in base {
         let file = object_file(object);
         match by_identity.get(&identity(object)) {
+            // Most objects are the same in every environment: comparing them is far cheaper than
+            // converting both to JSON to find an empty diff.
+            Some(changed) if same_in_order(object, changed) => continue,
             Some(changed) => {
                 let operations = json_patch::diff(&to_json(object), &to_json(changed));
                 if operations.0.is_empty() {
@@ -117,6 +120,23 @@ fn render_overlay(dir: &str, base: &[Value], environment: &[Value], tree: &mut T
         resources.push(file);
     }
     tree.insert(format!("{dir}/{KUSTOMIZATION}"), kustomization(&resources, &patches));
+}
+
+/// Equal with keys in the same order: a walk without the hashing of `Value`'s own (order-blind) equality.
+/// `false` only means the JSON diff has to decide.
+fn same_in_order(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Mapping(a), Value::Mapping(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|((key_a, value_a), (key_b, value_b))| key_a == key_b && same_in_order(value_a, value_b))
+        }
+        (Value::Sequence(a), Value::Sequence(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_in_order(a, b))
+        }
+        _ => a == b,
+    }
 }
 
 /// `<kind>-<name>.yaml`: unique within a site, whose objects share one namespace.

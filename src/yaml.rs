@@ -6,6 +6,8 @@
 //! version could read as anything but a string, writes block style with the compact sequences
 //! kyaml writes, multi-line strings as literal blocks, and nothing that depends on the platform.
 
+use std::fmt::Write as _;
+
 use serde_norway::value::Tag;
 use serde_norway::{Mapping, Value};
 
@@ -103,7 +105,10 @@ fn write_inline(out: &mut String, value: &Value, indent: usize) {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => out.push_str(&number.to_string()),
+        Value::Number(number) => {
+            // Writing into a String cannot fail.
+            let _ = write!(out, "{number}");
+        }
         Value::String(text) => write_string(out, text, indent),
         Value::Mapping(_) => out.push_str("{}"),
         Value::Sequence(_) => out.push_str("[]"),
@@ -135,13 +140,19 @@ fn write_tag(out: &mut String, tag: &Tag) {
         if byte.is_ascii_alphanumeric() || b"-#;/?:@&=+$_.~*'()".contains(&byte) {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
 }
 
 fn pad(out: &mut String, indent: usize) {
-    out.extend(std::iter::repeat_n(' ', indent));
+    const SPACES: &str = "                                                                ";
+    let mut left = indent;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
 /// Whether a string can be written without quotes and read back as the same string by YAML 1.1
@@ -151,15 +162,40 @@ fn is_plain_safe(text: &str) -> bool {
         return false;
     };
     // Only ASCII letters, digits, spaces and punctuation that has no meaning inside a plain scalar.
-    let characters_ok = text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-=:$()+@%^?<>;~ ".contains(c));
+    // Bytes, not chars: every allowed character is ASCII, and a multi-byte character has no ASCII byte.
+    let characters_ok = text.bytes().all(|b| PLAIN_SAFE[usize::from(b)]);
     let starts_ok = first.is_ascii_alphanumeric() || "/._$(".contains(first);
     characters_ok
         && starts_ok
-        && !text.contains(": ")
+        && !has_pair(text, b':', b' ')
         && !text.ends_with([':', ' '])
         && !might_be_read_as_non_string(text)
+}
+
+/// The bytes a plain scalar may hold: ASCII letters, digits, space and the punctuation that has no meaning
+/// inside one. A table, because the emitter asks for every byte it writes.
+const PLAIN_SAFE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = (byte as u8).is_ascii_alphanumeric();
+        byte += 1;
+    }
+    let punctuation = b"/._-=:$()+@%^?<>;~ ";
+    let mut index = 0;
+    while index < punctuation.len() {
+        table[punctuation[index] as usize] = true;
+        index += 1;
+    }
+    table
+};
+
+/// Whether `first` is directly followed by `second` somewhere in `text`: a plain byte scan, much cheaper than
+/// a substring search for a two-byte pattern.
+pub(crate) fn has_pair(text: &str, first: u8, second: u8) -> bool {
+    text.as_bytes()
+        .windows(2)
+        .any(|pair| pair[0] == first && pair[1] == second)
 }
 
 /// Scalars that YAML 1.1 or 1.2 resolve to null, a boolean, a number or a timestamp.
@@ -169,7 +205,8 @@ fn might_be_read_as_non_string(text: &str) -> bool {
         "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", ".nan", ".NaN",
         ".NAN", "<<", "=",
     ];
-    if KEYWORDS.contains(&text) {
+    // The longest keyword has five bytes: longer texts skip the comparisons.
+    if text.len() <= 5 && KEYWORDS.contains(&text) {
         return true;
     }
     // Anything that starts like a number and has only characters numbers, dates and times use
@@ -178,8 +215,8 @@ fn might_be_read_as_non_string(text: &str) -> bool {
     let numeric_start = first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.');
     numeric_start
         && text
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || "xXoObB_.:+-eE".contains(c) || c == 'T' || c == 'Z' || c == ' ')
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b"xXoObB_.:+-eE".contains(&b) || b == b'T' || b == b'Z' || b == b' ')
 }
 
 /// A literal block keeps a script readable. It cannot hold carriage returns, other control

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# The benchmark suite (see BENCHMARKS.md). Not part of scripts/test.sh: it measures, it does not pass or fail.
+#
+#   scripts/bench.sh            whole-process figures, then the in-process hot paths (cargo bench)
+#   scripts/bench.sh --quick    fewer runs, for checking that the suite works
+#
+# Installs hyperfine and GNU time from Debian when missing, builds the release binary, writes its inputs
+# deterministically into target/bench-inputs (git-ignored) and prints a Markdown table, also saved to
+# target/bench-results.md. Every figure stands next to its floors, measured in the same run: `cat` of the same
+# input, and `ignition-krm passthrough` (the function's own read and write with no spec read and nothing
+# generated). Instruction counts (valgrind, when installed) are the figure that does not depend on the load of
+# the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=false
+[[ "${1:-}" == "--quick" ]] && quick=true
+
+# --- tools -----------------------------------------------------------------------------------------------------
+if ! command -v hyperfine >/dev/null || [[ ! -x /usr/bin/time ]]; then
+    sudo=""
+    [[ "$(id -u)" != 0 ]] && sudo="sudo"
+    $sudo apt-get install -y hyperfine time >/dev/null 2>&1 || {
+        $sudo apt-get update >/dev/null
+        $sudo apt-get install -y hyperfine time >/dev/null
+    }
+fi
+has_valgrind=false
+command -v valgrind >/dev/null && has_valgrind=true
+
+cargo build --release --locked --quiet
+bin="$PWD/target/release/ignition-krm"
+inputs="target/bench-inputs"
+mkdir -p "$inputs"
+
+# --- inputs ----------------------------------------------------------------------------------------------------
+# The two one-spec cases are the golden inputs; the others are N unrelated ConfigMaps, such as kustomize passes
+# through every function of a build, plus the scaleout spec as the function config.
+cp tests/testdata/failover-8.3/input.yaml "$inputs/failover.yaml"
+cp tests/testdata/scaleout-8.3/input.yaml "$inputs/scaleout.yaml"
+
+items_input() {
+    local count=$1
+    awk -v count="$count" 'BEGIN {
+        print "apiVersion: config.kubernetes.io/v1"
+        print "kind: ResourceList"
+        print "items:"
+        for (i = 1; i <= count; i++) {
+            name = sprintf("app-%05d", i)
+            print "- apiVersion: v1"
+            print "  kind: ConfigMap"
+            print "  metadata:"
+            print "    name: " name
+            print "    namespace: team-" (i % 20)
+            print "    labels:"
+            print "      app.kubernetes.io/name: " name
+            print "      app.kubernetes.io/part-of: plant-apps"
+            print "    annotations:"
+            print "      config.kubernetes.io/index: \x27" i - 1 "\x27"
+            print "      internal.config.kubernetes.io/index: \x27" i - 1 "\x27"
+            print "      internal.config.kubernetes.io/path: apps/" name ".yaml"
+            print "  data:"
+            print "    LOG_LEVEL: info"
+            print "    REPLICAS: \"" (i % 5 + 1) "\""
+            print "    ENABLED: \"true\""
+            print "    start.sh: |"
+            print "      #!/bin/sh"
+            print "      exec /opt/app/run --name " name
+        }
+    }'
+    # Block style, as kustomize sends it (kyaml re-serializes the flow style of the source file).
+    cat <<'EOF'
+functionConfig:
+  apiVersion: ignition.krm.dev/v1alpha1
+  kind: IgnitionCluster
+  metadata:
+    name: plant-a
+    namespace: scada
+  spec:
+    architecture: scaleout
+    version: "8.3.3"
+    edition: standard
+    timezone: America/Chicago
+    adminPasswordSecret: plant-a-admin
+    license:
+      secret: plant-a-license
+    backend:
+      resources:
+        cpu: "2"
+        memory: 4Gi
+      storage:
+        size: 20Gi
+        storageClassName: fast-ssd
+    frontend:
+      replicas: 3
+      resources:
+        cpu: "1"
+        memory: 2Gi
+    ingress:
+      host: scada.plant-a.example.com
+      className: nginx
+      tlsSecret: scada-plant-a-tls
+EOF
+}
+for count in 1 10 100 1000 10000; do
+    items_input "$count" >"$inputs/items-$count.yaml"
+done
+
+# --- measuring -------------------------------------------------------------------------------------------------
+results="target/bench-results.md"
+rows=()
+
+# Median wall time in ms of a shell command line, over many runs after a warm-up, the output to a pipe as under
+# kustomize and kpt. Debian's hyperfine (1.15) has no --input, so stdin comes through `sh -c 'exec ...'`, run
+# without hyperfine's shell correction (which, on a loaded machine, moves millisecond figures by a millisecond):
+# every figure includes starting dash (about 0.3 ms), the floors too, so the figures are upper bounds.
+median_ms() {
+    local runs=$1 command=$2 csv
+    csv=$(mktemp)
+    hyperfine -N --style none --output pipe --warmup "$((runs / 10 + 3))" --runs "$runs" \
+        --export-csv "$csv" "sh -c \"exec $command\"" >/dev/null
+    awk -F, 'NR == 2 { printf "%.2f", $4 * 1000 }' "$csv"
+    rm -f "$csv"
+}
+
+# Peak resident memory in MiB (the largest of three runs).
+peak_mib() {
+    local input=$1 kib max=0 out
+    shift
+    out=$(mktemp)
+    for _ in 1 2 3; do
+        /usr/bin/time -o "$out" -f %M "$@" <"$input" >/dev/null
+        kib=$(tail -1 "$out")
+        ((kib > max)) && max=$kib
+    done
+    rm -f "$out"
+    awk -v kib="$max" 'BEGIN { printf "%.1f", kib / 1024 }'
+}
+
+# Instructions executed by the whole process, user space, start-up included: repeatable to a few parts in 10^5.
+instructions() {
+    local input=$1 out
+    shift
+    if ! $has_valgrind; then
+        echo "-"
+        return
+    fi
+    out=$(mktemp)
+    valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$@" <"$input" >/dev/null 2>"$out" || true
+    awk '/I *refs:/ { gsub(",", "", $NF); print $NF }' "$out"
+    rm -f "$out"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+millions() { awk -v n="$1" 'BEGIN { if (n == "-") print "-"; else printf "%.2f", n / 1e6 }'; }
+
+measure() {
+    local label=$1 input=$2 runs=$3
+    $quick && runs=$((runs / 10 + 3))
+    # The function must succeed on every input, or the figure would be that of an error path.
+    "$bin" <"$input" >/dev/null
+    local function_ms passthrough_ms cat_ms function_mib passthrough_mib function_ir passthrough_ir
+    function_ms=$(median_ms "$runs" "'$bin' < '$input'")
+    passthrough_ms=$(median_ms "$runs" "'$bin' passthrough < '$input'")
+    cat_ms=$(median_ms "$runs" "cat < '$input'")
+    function_mib=$(peak_mib "$input" "$bin")
+    passthrough_mib=$(peak_mib "$input" "$bin" passthrough)
+    function_ir=$(instructions "$input" "$bin")
+    passthrough_ir=$(instructions "$input" "$bin" passthrough)
+    rows+=("| $label | $(du -k "$input" | cut -f1) | $function_ms | $passthrough_ms | $cat_ms | $(ratio "$function_ms" "$passthrough_ms") | $function_mib | $passthrough_mib | $(millions "$function_ir") | $(millions "$passthrough_ir") | $(ratio "$function_ir" "$passthrough_ir") |")
+    echo "${rows[-1]}" >&2
+}
+
+echo "Measuring (machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+measure "one failover spec" "$inputs/failover.yaml" 300
+measure "one scaleout spec" "$inputs/scaleout.yaml" 300
+measure "1 item + spec" "$inputs/items-1.yaml" 300
+measure "10 items + spec" "$inputs/items-10.yaml" 300
+measure "100 items + spec" "$inputs/items-100.yaml" 200
+measure "1,000 items + spec" "$inputs/items-1000.yaml" 100
+measure "10,000 items + spec" "$inputs/items-10000.yaml" 30
+
+# render --check over 1,000 sites with three environments each (the GitOps tree of `render`), after one
+# render has written the tree. Its floor is `cat` of every file the check reads (the specs and the tree).
+render_row="render --check over 1,000 sites: skipped, this ignition-krm has no render subcommand"
+if "$bin" render --help >/dev/null 2>&1; then
+    sites="$inputs/sites"
+    rm -rf "$sites" "$inputs/rendered"
+    for ((site = 1; site <= 1000; site++)); do
+        name=$(printf 'site-%04d' "$site")
+        mkdir -p "$sites/$name"
+        tier=backend
+        architecture=scaleout
+        if ((site % 2)); then
+            tier=gateway
+            architecture=failover
+        fi
+        cat >"$sites/$name/ignition.yaml" <<EOF
+apiVersion: ignition.krm.dev/v1alpha1
+kind: IgnitionCluster
+metadata:
+  name: $name
+  namespace: scada-$((site % 50))
+spec:
+  architecture: $architecture
+  version: "8.3.3"
+  adminPasswordSecret: $name-admin
+  $tier:
+    resources: {cpu: "2", memory: 4Gi}
+  ingress:
+    host: $name.example.com
+    className: nginx
+  environments:
+    dev:
+      ingress: null
+    staging:
+      $tier:
+        resources: {cpu: "1", memory: 2Gi}
+    prod:
+      $tier:
+        storage: {size: 50Gi, storageClassName: fast-ssd}
+EOF
+    done
+    "$bin" render "$sites" --out "$inputs/rendered" >/dev/null
+    runs=5
+    $quick && runs=3
+    render_ms=$(median_ms "$runs" "'$bin' render '$sites' --out '$inputs/rendered' --check")
+    cat_ms=$(median_ms "$runs" "find '$sites' '$inputs/rendered' -type f -exec cat {} +")
+    /usr/bin/time -o "$inputs/render-rss" -f %M "$bin" render "$sites" --out "$inputs/rendered" --check >/dev/null
+    render_mib=$(awk '{ printf "%.1f", $1 / 1024 }' "$inputs/render-rss")
+    files=$(find "$inputs/rendered" -type f | wc -l)
+    render_row="render --check over 1,000 sites (3 environments each, $files files): $render_ms ms median, $render_mib MiB peak; floor: cat of the specs and the tree $cat_ms ms"
+fi
+echo "$render_row" >&2
+
+{
+    echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores," \
+        "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(rustc --version | cut -d' ' -f1-2)," \
+        "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+    echo
+    echo "| input | KiB | function ms | passthrough ms | cat ms | function / passthrough | function MiB | passthrough MiB | function Minstr | passthrough Minstr | instr ratio |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "$render_row"
+} | tee "$results"
+
+# --- in-process hot paths --------------------------------------------------------------------------------------
+echo
+echo "In-process hot paths (benches/hot_paths.rs):"
+if $quick; then
+    cargo bench --locked --quiet --bench hot_paths -- --quick
+else
+    cargo bench --locked --quiet --bench hot_paths
+fi

@@ -1,0 +1,491 @@
+//! A fast reader for the plain block-style YAML that kustomize and kpt send to functions.
+//!
+//! serde_norway (a port of libyaml) spends about 400 instructions a byte: on a ResourceList of 10,000 items that
+//! is most of the function's time. kustomize re-serializes every item with kyaml, so what it sends is a narrow
+//! subset of YAML: block mappings and sequences, plain and quoted one-line scalars, literal blocks. This module
+//! reads that subset straight into `serde_norway::Value`. It gives up (returns `None`) on anything else, and on
+//! anything it is not sure to read exactly as serde_norway would: the caller then parses the whole document with
+//! serde_norway, so the result, errors included, is always the same as serde_norway's.
+
+use serde_norway::{Mapping, Value};
+
+use crate::yaml::has_pair;
+
+/// Deeper documents go to serde_norway, whose own recursion limit then decides.
+const MAX_DEPTH: usize = 100;
+
+/// Reads one block-style YAML document, or `None` if it is not in the subset this reader knows.
+pub fn parse(input: &str) -> Option<Value> {
+    // Only printable ASCII and newlines, ending with a newline: no tabs, carriage returns, byte-order marks or
+    // characters libyaml refuses, and every literal block ends with its line break.
+    if !input.ends_with('\n') || !input.bytes().all(|b| b == b'\n' || (b' '..=b'~').contains(&b)) {
+        return None;
+    }
+    let mut reader = Reader {
+        rest: input,
+        current: None,
+    };
+    reader.advance();
+    let first = reader.peek()?;
+    if first.indent != 0 {
+        return None;
+    }
+    let root = if is_dash(first.text) {
+        reader.sequence(0, 0)?
+    } else {
+        reader.mapping(0, 0)?
+    };
+    // Anything left over (a second document, a stray line) is for serde_norway to judge.
+    if reader.peek().is_some() {
+        return None;
+    }
+    Some(root)
+}
+
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    indent: usize,
+    /// The line without its indentation and trailing spaces.
+    text: &'a str,
+    raw: &'a str,
+}
+
+impl<'a> Line<'a> {
+    fn new(raw: &'a str) -> Self {
+        let indent = raw.len() - raw.trim_start_matches(' ').len();
+        Line {
+            indent,
+            text: raw[indent..].trim_end_matches(' '),
+            raw,
+        }
+    }
+}
+
+/// Reads line by line, one line ahead, without a list of all lines (that would be megabytes more to touch).
+struct Reader<'a> {
+    rest: &'a str,
+    current: Option<Line<'a>>,
+}
+
+impl<'a> Reader<'a> {
+    /// Moves to the next line.
+    fn advance(&mut self) {
+        self.current = self.rest.split_once('\n').map(|(raw, rest)| {
+            self.rest = rest;
+            Line::new(raw)
+        });
+    }
+
+    /// The next line with content, skipping blank lines and whole-line comments.
+    fn peek(&mut self) -> Option<Line<'a>> {
+        while let Some(line) = self.current {
+            if line.text.is_empty() || line.text.starts_with('#') {
+                self.advance();
+            } else {
+                return Some(line);
+            }
+        }
+        None
+    }
+
+    fn mapping(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        // Entries first, then a mapping of the exact size: growing one entry by entry costs a third more memory.
+        let mut entries = Vec::new();
+        while let Some(line) = self.peek() {
+            if line.indent < indent {
+                break;
+            }
+            if line.indent > indent || is_dash(line.text) {
+                return None;
+            }
+            let (key, rest) = split_key(line.text)?;
+            self.advance();
+            let value = if rest.is_empty() {
+                self.nested(indent, depth + 1)?
+            } else {
+                self.scalar(rest, indent)?
+            };
+            entries.push((key, value));
+        }
+        let mut mapping = Mapping::with_capacity(entries.len());
+        for (key, value) in entries {
+            if mapping.insert(key, value).is_some() {
+                // A duplicate key: serde_norway's message is the one to give.
+                return None;
+            }
+        }
+        Some(Value::Mapping(mapping))
+    }
+
+    fn sequence(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let mut sequence = Vec::new();
+        while let Some(line) = self.peek() {
+            if line.indent < indent || (line.indent == indent && !is_dash(line.text)) {
+                break;
+            }
+            if line.indent > indent {
+                return None;
+            }
+            let after_dash = &line.text[1..];
+            let rest = after_dash.trim_start_matches(' ');
+            if rest.is_empty() {
+                self.advance();
+                sequence.push(self.nested(indent, depth + 1)?);
+            } else if is_dash(rest) || rest.starts_with('#') {
+                return None;
+            } else if split_key(rest).is_some() {
+                // A compact mapping: `- key: value`, its keys aligned after the dash.
+                let column = indent + 1 + (after_dash.len() - rest.len());
+                self.current = Some(Line {
+                    indent: column,
+                    text: rest,
+                    raw: line.raw,
+                });
+                sequence.push(self.mapping(column, depth + 1)?);
+            } else {
+                self.advance();
+                sequence.push(self.scalar(rest, indent)?);
+            }
+        }
+        Some(Value::Sequence(sequence))
+    }
+
+    /// The value after `key:` or `-` with nothing else on the line: a block below, or null.
+    fn nested(&mut self, indent: usize, depth: usize) -> Option<Value> {
+        match self.peek() {
+            Some(line) if line.indent > indent => {
+                if is_dash(line.text) {
+                    self.sequence(line.indent, depth)
+                } else {
+                    self.mapping(line.indent, depth)
+                }
+            }
+            // kyaml's compact style: a sequence under a key at the key's own column.
+            Some(line) if line.indent == indent && is_dash(line.text) => self.sequence(indent, depth),
+            _ => Some(Value::Null),
+        }
+    }
+
+    /// A value on the same line as its key or dash; `parent` is the column of that key or dash.
+    fn scalar(&mut self, text: &str, parent: usize) -> Option<Value> {
+        match text {
+            "[]" => Some(Value::Sequence(Vec::new())),
+            "{}" => Some(Value::Mapping(Mapping::new())),
+            "|" => self.literal_block(parent, true),
+            "|-" => self.literal_block(parent, false),
+            _ => match text.as_bytes()[0] {
+                b'\'' => single_quoted(text).map(Value::String),
+                b'"' => double_quoted(text).map(Value::String),
+                _ => plain(text),
+            },
+        }
+    }
+
+    /// The lines of a `|` or `|-` block below the current line, indented deeper than `parent`.
+    fn literal_block(&mut self, parent: usize, keep_last_newline: bool) -> Option<Value> {
+        let first = self.current?;
+        // An empty block or leading empty lines: rare, and subtle; left to serde_norway.
+        if first.text.is_empty() || first.indent <= parent {
+            return None;
+        }
+        let indent = first.indent;
+        let mut content: Vec<&str> = Vec::new();
+        while let Some(line) = self.current {
+            if line.text.is_empty() {
+                // Spaces beyond the block's indentation would be content.
+                if line.raw.len() > indent {
+                    return None;
+                }
+                content.push("");
+            } else if line.indent < indent {
+                // A comment or a line between the parent and the block: left to serde_norway.
+                if line.indent > parent || line.text.starts_with('#') {
+                    return None;
+                }
+                break;
+            } else {
+                content.push(&line.raw[indent..]);
+            }
+            self.advance();
+        }
+        while content.last() == Some(&"") {
+            content.pop();
+        }
+        let mut text = content.join("\n");
+        if keep_last_newline {
+            text.push('\n');
+        }
+        Some(Value::String(text))
+    }
+}
+
+fn is_dash(text: &str) -> bool {
+    text == "-" || text.starts_with("- ")
+}
+
+/// Splits `key: rest` (or `key:`) into the key and what follows it; `None` if the text is not a mapping
+/// entry this reader knows.
+fn split_key(text: &str) -> Option<(Value, &str)> {
+    let (key, after) = match text.as_bytes()[0] {
+        b'\'' | b'"' => {
+            let end = quoted_end(text)?;
+            let key = if text.starts_with('\'') {
+                single_quoted(&text[..end])?
+            } else {
+                double_quoted(&text[..end])?
+            };
+            (Value::String(key), text[end..].strip_prefix(':')?)
+        }
+        _ => {
+            let colon = match text.as_bytes().windows(2).position(|pair| pair == b": ") {
+                Some(colon) => colon,
+                None if text.ends_with(':') => text.len() - 1,
+                None => return None,
+            };
+            let key = &text[..colon];
+            if key.contains(':') || key.ends_with(' ') || key == "<<" {
+                return None;
+            }
+            (plain(key)?, &text[colon + 1..])
+        }
+    };
+    if !(after.is_empty() || after.starts_with(' ')) {
+        return None;
+    }
+    Some((key, after.trim_start_matches(' ')))
+}
+
+/// The length of the quoted scalar at the start of `text`, quotes included.
+fn quoted_end(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let quote = bytes[0];
+    let mut index = 1;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\\' if quote == b'"' => index += 2,
+            b'\'' if quote == b'\'' && bytes.get(index + 1) == Some(&b'\'') => index += 2,
+            byte if byte == quote => return Some(index + 1),
+            _ => index += 1,
+        }
+    }
+    None
+}
+
+/// A plain scalar, resolved as serde_norway resolves it.
+fn plain(text: &str) -> Option<Value> {
+    let first = text.as_bytes()[0];
+    // Indicators, and what would end or continue the scalar: left to serde_norway.
+    let lone_dash = first == b'-' && (text.len() == 1 || text.as_bytes()[1] == b' ');
+    if lone_dash
+        || b"?:,[]{}#&*!|>'\"%@`".contains(&first)
+        || has_pair(text, b' ', b'#')
+        || has_pair(text, b':', b' ')
+        || text.ends_with(':')
+    {
+        return None;
+    }
+    if first.is_ascii_alphabetic() {
+        // Starting with a letter, only these are not strings in YAML 1.2 (serde_norway's resolution).
+        return Some(match text {
+            "null" | "Null" | "NULL" => Value::Null,
+            "true" | "True" | "TRUE" => Value::Bool(true),
+            "false" | "False" | "FALSE" => Value::Bool(false),
+            _ => Value::String(text.to_owned()),
+        });
+    }
+    if text.len() < 20 && text.bytes().all(|b| b.is_ascii_digit()) && (first != b'0' || text.len() == 1) {
+        return text.parse::<u64>().ok().map(Value::from);
+    }
+    // Numbers of other forms, `~`, paths, `$(VAR)`: one scalar read by serde_norway itself.
+    match serde_norway::from_str::<Value>(text).ok()? {
+        value @ (Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_)) => Some(value),
+        _ => None,
+    }
+}
+
+/// `'...'` on one line, `''` standing for a quote.
+fn single_quoted(text: &str) -> Option<String> {
+    let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
+    let unescaped = inner.replace("''", "'");
+    // A lone quote inside means the scalar ended earlier.
+    (unescaped.matches('\'').count() * 2 == inner.matches('\'').count()).then_some(unescaped)
+}
+
+/// `"..."` on one line, with the common escapes; the rarer ones are left to serde_norway.
+fn double_quoted(text: &str) -> Option<String> {
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return None,
+            '\\' => {
+                let escaped = match chars.next()? {
+                    '\\' => '\\',
+                    '"' => '"',
+                    '/' => '/',
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    '0' => '\0',
+                    'x' => hex(&mut chars, 2)?,
+                    'u' => hex(&mut chars, 4)?,
+                    'U' => hex(&mut chars, 8)?,
+                    _ => return None,
+                };
+                out.push(escaped);
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+fn hex(chars: &mut std::str::Chars<'_>, digits: usize) -> Option<char> {
+    let text: String = chars.take(digits).collect();
+    if text.len() != digits || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    char::from_u32(u32::from_str_radix(&text, 16).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast reader either gives up or reads exactly what serde_norway reads, in the same order.
+    fn assert_same_or_none(text: &str) -> bool {
+        let Some(fast) = parse(text) else {
+            return false;
+        };
+        let reference: Value = serde_norway::from_str(text)
+            .unwrap_or_else(|error| panic!("the fast reader read a document serde_norway refuses ({error}):\n{text}"));
+        assert_eq!(fast, reference, "{text}");
+        assert_eq!(
+            serde_norway::to_string(&fast).unwrap(),
+            serde_norway::to_string(&reference).unwrap(),
+            "key order differs:\n{text}"
+        );
+        true
+    }
+
+    #[test]
+    fn reads_what_kustomize_sends_like_serde_norway() {
+        let text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n    annotations:\n      config.kubernetes.io/index: '0'\n      \"quoted key\": \"tab\\there \\u00e9\"\n  data:\n    run.sh: |\n      #!/bin/sh\n\n      echo hi\n\n    stripped: |-\n      one\n        two\n    n: 8080\n    z: 0\n    f: 1.5\n    neg: -3\n    oct: 0755\n    null1: ~\n    null2:\n    t: true\n    s: yes\n    e: []\n    m: {}\n    path: /opt/x\n    var: $(POD_NAME)\n  list:\n  - a\n  -\n    b: c\n  -   d: e\n      f: g\n  - - nested\n";
+        // A compact nested sequence (`- - x`) is left to serde_norway.
+        assert!(!assert_same_or_none(text));
+        let text = text.replace("  - - nested\n", "  - last\n# a comment\n");
+        assert!(assert_same_or_none(&text), "the common subset must be read fast");
+    }
+
+    #[test]
+    fn golden_inputs_and_outputs_read_the_same() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata");
+        let mut fast = 0;
+        for case in std::fs::read_dir(root).unwrap() {
+            for file in ["input.yaml", "expected.yaml"] {
+                let path = case.as_ref().unwrap().path().join(file);
+                let text = std::fs::read_to_string(&path).unwrap();
+                if serde_norway::from_str::<Value>(&text).is_ok() && assert_same_or_none(&text) {
+                    fast += 1;
+                }
+            }
+        }
+        // Every output the function writes is in the subset.
+        assert!(fast >= 16, "only {fast} golden files were read fast");
+    }
+
+    #[test]
+    fn gives_up_on_what_it_does_not_know() {
+        for text in [
+            "a: b\n  c\n",
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "a: 1\na: 2\n",
+            "a: [1, 2]\n",
+            "a: >\n  folded\n",
+            "a: |\n\n  leading empty line\n",
+            "a: |+\n  keep\n\n",
+            "a: 'multi\n  line'\n",
+            "a: b # comment\n",
+            "a:\tb\n",
+            "a: b\r\n",
+            "a: b",
+            "---\na: b\n",
+            "a: b\n---\nc: d\n",
+            "- a\n b\n",
+            "? a\n: b\n",
+            "<<: {a: b}\n",
+            "a: \"\\e\"\n",
+            "a: 'it''s'x\n",
+            "a:b: c\n",
+            "a: |\n    x\n  # trailing comment\n",
+            "a: |\n  x\n   \n",
+            "x\n",
+        ] {
+            assert!(parse(text).is_none(), "must be left to serde_norway: {text:?}");
+        }
+    }
+
+    #[test]
+    fn scalars_resolve_like_serde_norway() {
+        for scalar in [
+            "0",
+            "7",
+            "007",
+            "-0",
+            "+1",
+            "0x1F",
+            "0o17",
+            "1e3",
+            "1.",
+            ".5",
+            "-.inf",
+            ".nan",
+            "~",
+            "Null",
+            "TRUE",
+            "False",
+            "yes",
+            "on",
+            "8.3.3",
+            "2001-12-14",
+            "1:30",
+            "12345678901234567890",
+            "99999999999999999999",
+            "/x",
+            "$(A)",
+            "a b",
+            "a'b",
+            "a\"b",
+            "x{y}",
+            "c,d",
+            "é",
+        ] {
+            for text in [
+                format!("k: {scalar}\n"),
+                format!("{scalar}: v\n"),
+                format!("- {scalar}\n"),
+            ] {
+                assert_same_or_none(&text);
+            }
+        }
+        for quoted in [
+            "''",
+            "'a''b'",
+            "'#x'",
+            "\"\"",
+            "\"a\\\"b\"",
+            "\"\\x41\\u00e9\\U0001F600\"",
+            "\"a\\\\n\"",
+        ] {
+            assert!(assert_same_or_none(&format!("k: {quoted}\n")), "{quoted}");
+        }
+    }
+}
