@@ -279,7 +279,8 @@ fn quoted_end(text: &str) -> Option<usize> {
 
 /// A plain scalar, resolved as serde_norway resolves it.
 fn plain(text: &str) -> Option<Value> {
-    let first = text.as_bytes()[0];
+    // An empty key (`: value`) is left to serde_norway too (found by cargo fuzz: it panicked here).
+    let &first = text.as_bytes().first()?;
     // Indicators, and what would end or continue the scalar: left to serde_norway.
     let lone_dash = first == b'-' && (text.len() == 1 || text.as_bytes()[1] == b' ');
     if lone_dash

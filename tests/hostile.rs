@@ -313,6 +313,11 @@ fn cases() -> Vec<Case> {
                 "spec: is required",
             ]),
         ),
+        case(
+            "fuzz: an empty mapping key",
+            Made(|| std::fs::read(repo_root().join("tests/fuzz-regressions/resource_list-empty-key.yaml")).unwrap()),
+            Refused(&["input is not valid YAML: did not find expected key at line 2 column 1"]),
+        ),
         // Line ends must not matter.
         case("CRLF line ends", Made(crlf_input), Expanded),
         case("a byte-order mark", Made(bom_input), Expanded),
