@@ -46,17 +46,49 @@ fn write_mapping(out: &mut String, mapping: &Mapping, indent: usize, first_inlin
         if index > 0 || !first_inline {
             pad(out, indent);
         }
-        write_inline(out, key, indent);
-        out.push(':');
-        match value {
-            // kyaml's compact style: a sequence under a key starts at the key's column.
-            Value::Sequence(sequence) if !sequence.is_empty() => {
-                out.push('\n');
-                write_sequence(out, sequence, indent, false);
+        if write_key(out, key) {
+            out.push(':');
+            match value {
+                // kyaml's compact style: a sequence under a key starts at the key's column.
+                Value::Sequence(sequence) if !sequence.is_empty() => {
+                    out.push('\n');
+                    write_sequence(out, sequence, indent, false);
+                }
+                _ => write_nested(out, value, indent + 2, false),
             }
-            _ => write_nested(out, value, indent + 2, false),
+        } else {
+            // An explicit key (`? key`) takes its value on the next line, indented as a block.
+            out.push('\n');
+            pad(out, indent);
+            out.push(':');
+            match value {
+                Value::Sequence(sequence) if !sequence.is_empty() => {
+                    out.push('\n');
+                    write_sequence(out, sequence, indent + 2, false);
+                }
+                _ => write_nested(out, value, indent + 2, false),
+            }
         }
     }
+}
+
+/// YAML allows an implicit key (`key: value`) of at most 1024 characters on one line.
+const MAX_IMPLICIT_KEY: usize = 1024;
+
+/// Writes a mapping key on one line: never as a literal block, which a key cannot be. Returns false
+/// when the key was too long for the implicit form and was written as an explicit `? key` instead.
+fn write_key(out: &mut String, key: &Value) -> bool {
+    let start = out.len();
+    match key {
+        Value::String(text) if !is_plain_safe(text) => write_double_quoted(out, text),
+        // Other keys are scalars: the reader refuses collections as keys.
+        _ => write_inline(out, key, 0),
+    }
+    if out.len() - start <= MAX_IMPLICIT_KEY {
+        return true;
+    }
+    out.insert_str(start, "? ");
+    false
 }
 
 /// Writes what follows `key:` or `-`: a collection on the next lines (or on the same line after a
@@ -328,6 +360,33 @@ mod tests {
             let reread: Value = serde_norway::from_str(&written).unwrap_or_else(|error| panic!("{written}: {error}"));
             assert_eq!(reread, value, "{text} was written as {written}");
             assert_eq!(to_string(&reread), written, "stable");
+        }
+    }
+
+    #[test]
+    fn keys_stay_on_one_line_and_long_keys_are_explicit() {
+        let long = "k".repeat(2000);
+        for key in ["multi\nline\n", "cr\r\rkey", long.as_str(), "plain"] {
+            for value in ["scalar: 1", "[a, b]", "{x: y}", "\"text\\nwith lines\\n\""] {
+                let mut mapping = Mapping::new();
+                mapping.insert(Value::String(key.to_owned()), serde_norway::from_str(value).unwrap());
+                let document = Value::Mapping(mapping);
+                let nested: Value = serde_norway::from_str("items: []").unwrap();
+                let mut outer = nested.as_mapping().unwrap().clone();
+                outer.insert("inner".into(), document.clone());
+                for tree in [
+                    document.clone(),
+                    Value::Sequence(vec![document.clone()]),
+                    Value::Mapping(outer),
+                ] {
+                    assert_eq!(
+                        round_trip(&tree),
+                        tree,
+                        "key {key:?}, value {value}:\n{}",
+                        to_string(&tree)
+                    );
+                }
+            }
         }
     }
 
