@@ -21,6 +21,12 @@ pub fn parse(input: &str) -> Option<Value> {
     if !input.ends_with('\n') || !input.bytes().all(|b| b == b'\n' || (b' '..=b'~').contains(&b)) {
         return None;
     }
+    // Document markers (`---` and `...` at the start of a line) are for serde_norway: libyaml reads
+    // `--- key: value` as an error, not as a key (found by cargo fuzz).
+    let marker = |marker: &str| input.starts_with(marker) || input.contains(&format!("\n{marker}"));
+    if marker("---") || marker("...") {
+        return None;
+    }
     let mut reader = Reader {
         rest: input,
         current: None,
@@ -104,7 +110,7 @@ impl<'a> Reader<'a> {
             let (key, rest) = split_key(line.text)?;
             self.advance();
             let value = if rest.is_empty() {
-                self.nested(indent, depth + 1)?
+                self.nested(indent, depth + 1, true)?
             } else {
                 self.scalar(rest, indent)?
             };
@@ -136,7 +142,7 @@ impl<'a> Reader<'a> {
             let rest = after_dash.trim_start_matches(' ');
             if rest.is_empty() {
                 self.advance();
-                sequence.push(self.nested(indent, depth + 1)?);
+                sequence.push(self.nested(indent, depth + 1, false)?);
             } else if is_dash(rest) || rest.starts_with('#') {
                 return None;
             } else if split_key(rest).is_some() {
@@ -156,8 +162,10 @@ impl<'a> Reader<'a> {
         Some(Value::Sequence(sequence))
     }
 
-    /// The value after `key:` or `-` with nothing else on the line: a block below, or null.
-    fn nested(&mut self, indent: usize, depth: usize) -> Option<Value> {
+    /// The value after `key:` or `-` with nothing else on the line: a block below, or null. Only after
+    /// a key may a sequence start at the same column (`after_key`); after a dash, a dash at the same
+    /// column is the next item (found by cargo fuzz: `-\n-\n` read as one nested item).
+    fn nested(&mut self, indent: usize, depth: usize, after_key: bool) -> Option<Value> {
         match self.peek() {
             Some(line) if line.indent > indent => {
                 if is_dash(line.text) {
@@ -167,7 +175,7 @@ impl<'a> Reader<'a> {
                 }
             }
             // kyaml's compact style: a sequence under a key at the key's own column.
-            Some(line) if line.indent == indent && is_dash(line.text) => self.sequence(indent, depth),
+            Some(line) if after_key && line.indent == indent && is_dash(line.text) => self.sequence(indent, depth),
             _ => Some(Value::Null),
         }
     }
@@ -283,7 +291,11 @@ fn plain(text: &str) -> Option<Value> {
     let &first = text.as_bytes().first()?;
     // Indicators, and what would end or continue the scalar: left to serde_norway.
     let lone_dash = first == b'-' && (text.len() == 1 || text.as_bytes()[1] == b' ');
+    // Read on its own below, `--- x` or `... x` would be a document marker and a different scalar
+    // (found by cargo fuzz: `- --- --d` read as `--d`).
+    let marker = text.starts_with("---") || text.starts_with("...");
     if lone_dash
+        || marker
         || b"?:,[]{}#&*!|>'\"%@`".contains(&first)
         || has_pair(text, b' ', b'#')
         || has_pair(text, b':', b' ')
@@ -403,9 +415,30 @@ mod tests {
     }
 
     #[test]
+    fn items_with_nothing_after_the_dash_stay_items() {
+        for text in ["-\n-\n", "a:\n-\n-\n", "a:\n- \n- x\n", "-\n  b: c\n-\n"] {
+            let fast = parse(text);
+            if fast.is_some() {
+                assert!(assert_same_or_none(text), "{text:?}");
+            }
+        }
+        assert_eq!(
+            parse("-\n-\n"),
+            serde_norway::from_str("-\n-\n").ok(),
+            "found by cargo fuzz"
+        );
+        for text in ["i:\n- --- --d\n", "a: --- x\n", "a: ... x\n", "- ...\n"] {
+            assert_same_or_none(text);
+        }
+    }
+
+    #[test]
     fn gives_up_on_what_it_does_not_know() {
         for text in [
             "a: b\n  c\n",
+            "---  nametrue: \n",
+            "a: 1\n---\nb: 2\n",
+            "a: 1\n...\n",
             "a: &x 1\nb: *x\n",
             "a: !!str 1\n",
             "a: 1\na: 2\n",
