@@ -369,6 +369,21 @@ fn issue_keystore(sandbox: &Sandbox, common_name: &str) {
     fs::write(sandbox.path("password"), KEYSTORE_PASSWORD).unwrap();
 }
 
+/// What keytool lists of an installed metro keystore, opened as Ignition opens it.
+fn metro_keystore_listing(keystore: &std::path::Path) -> String {
+    let keystore = keystore.display().to_string();
+    keytool(&[
+        "-list",
+        "-v",
+        "-keystore",
+        &keystore,
+        "-storetype",
+        "PKCS12",
+        "-storepass",
+        KEYSTORE_PASSWORD,
+    ])
+}
+
 fn run_gan_trust(sandbox: &Sandbox, version_line: &str) -> Run {
     run_script(
         sandbox,
@@ -400,17 +415,7 @@ fn the_keystore_and_ca_land_where_each_version_reads_them() {
         issue_keystore(&sandbox, "plant-b-gateway");
         let run = run_gan_trust(&sandbox, version_line);
         run.assert_success(&format!("gan-trust {version_line}"));
-        let installed = sandbox.path(&format!("volume/{keystore}")).display().to_string();
-        let listing = keytool(&[
-            "-list",
-            "-v",
-            "-keystore",
-            &installed,
-            "-storetype",
-            "PKCS12",
-            "-storepass",
-            "metro",
-        ]);
+        let listing = metro_keystore_listing(&sandbox.path(&format!("volume/{keystore}")));
         assert!(listing.contains("Alias name: metro-key"), "{version_line}: {listing}");
         assert!(
             listing.contains("Entry type: PrivateKeyEntry"),
@@ -440,20 +445,9 @@ fn a_renewed_certificate_replaces_the_old_one_at_the_next_start() {
     run_gan_trust(&sandbox, "8.3").assert_success("first start");
     issue_keystore(&sandbox, "after-renewal");
     run_gan_trust(&sandbox, "8.3").assert_success("start after renewal");
-    let installed = sandbox
-        .path("volume/config/local/ignition/gateway-network/keystore/metro-keystore.pfx")
-        .display()
-        .to_string();
-    let listing = keytool(&[
-        "-list",
-        "-v",
-        "-keystore",
-        &installed,
-        "-storetype",
-        "PKCS12",
-        "-storepass",
-        "metro",
-    ]);
+    let listing = metro_keystore_listing(
+        &sandbox.path("volume/config/local/ignition/gateway-network/keystore/metro-keystore.pfx"),
+    );
     assert!(
         listing.contains("CN=after-renewal") && !listing.contains("CN=before-renewal"),
         "{listing}"
