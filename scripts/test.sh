@@ -2,10 +2,18 @@
 # Runs every test of the project: installs the real Kubernetes tools the end-to-end tests use into
 # .tools/ (idempotent, a second run takes a second), then checks formatting and lints, then runs
 # the whole cargo test suite. A missing tool fails the tests; nothing is skipped.
+#
+# The API-server test (tests/apiserver.rs) starts etcd and kube-apiserver on 127.0.0.1 itself and stops
+# them when it ends, failing or not; the trap below also stops them if the run is interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-tools.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+
+IGNITION_KRM_APISERVER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ignition-krm-apiserver.XXXXXX")"
+export IGNITION_KRM_APISERVER_DIR
+# On failure the directory stays, with the servers' logs.
+trap 'scripts/kube-apiserver.sh stop "$IGNITION_KRM_APISERVER_DIR"' EXIT
 cargo test --locked

@@ -313,6 +313,18 @@ fn routing_alternatives_keep_perspective_sessions_sticky() {
         parse("name: plant-e-gateway\nport: 8088\n")
     );
     assert_eq!(route["spec"]["rules"][0]["sessionPersistence"]["type"], "Cookie");
+    // Session persistence only when asked: the standard channel's HTTPRoute CRD rejects the field.
+    let standard = find(
+        &expand("scaleout-traefik-secret-certificates-8.1"),
+        "HTTPRoute",
+        "plant-f",
+    )
+    .clone();
+    assert!(standard["spec"]["rules"][0]["sessionPersistence"].is_null());
+    assert_eq!(
+        standard["spec"]["rules"][0]["backendRefs"][0],
+        parse("name: plant-f-frontend\nport: 8088\n")
+    );
     assert!(
         find(&objects, "Ingress", "plant-e")["metadata"]["annotations"]
             .as_mapping()

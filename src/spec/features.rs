@@ -166,7 +166,7 @@ pub fn resolve_http_route(route: &HttpRoute, problems: &mut Vec<Problem>) -> Htt
         gateway_name: route.gateway.name.clone(),
         gateway_namespace: route.gateway.namespace.clone(),
         section_name: route.gateway.section_name.clone(),
-        session_persistence: route.session_persistence.unwrap_or(true),
+        session_persistence: route.session_persistence.unwrap_or(false),
     }
 }
 

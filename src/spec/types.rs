@@ -321,9 +321,9 @@ pub struct HttpRoute {
     pub hostnames: Vec<String>,
     /// The Gateway (listener) the route attaches to.
     pub gateway: GatewayRef,
-    /// Cookie session persistence, so each Perspective session stays on one gateway. Default true.
-    /// It is a field of the Gateway API's experimental channel; set false where the Gateway
-    /// implementation refuses it.
+    /// Cookie session persistence (`spec.rules[].sessionPersistence`), so each Perspective session
+    /// stays on one gateway. Default false: the field exists only in the Gateway API's experimental
+    /// channel, and a cluster with the standard channel's CRD rejects the whole route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_persistence: Option<bool>,
 }
