@@ -16,6 +16,7 @@ fn sites() -> Vec<(String, Vec<Value>)> {
         "scaleout-8.3",
         "failover-certificates-restore-8.3",
         "scaleout-traefik-secret-certificates-8.1",
+        "scaleout-plant-options-8.3",
     ]
     .into_iter()
     .map(|case| {

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    KeyToPath, PersistentVolumeClaimVolumeSource, PodSpec, ProjectedVolumeSource, SecretKeySelector, SecretProjection,
-    SecretVolumeSource, Service, ServicePort, ServiceSpec, Toleration, Volume, VolumeMount, VolumeProjection,
+    KeyToPath, PersistentVolumeClaimVolumeSource, PodSpec, ProjectedVolumeSource, SecretProjection, SecretVolumeSource,
+    Service, ServicePort, ServiceSpec, Toleration, Volume, VolumeMount, VolumeProjection,
 };
 use k8s_openapi::api::networking::v1::{IPBlock, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -220,23 +220,14 @@ pub fn extend_pod_spec(tier: &Tier, pod_spec: &mut PodSpec, gateway: &mut Contai
         gateway.env.get_or_insert_with(Vec::new).push(EnvVar {
             name: env.name.clone(),
             value: env.value.clone(),
-            value_from: if env.secret_key_ref.is_some() || env.config_map_key_ref.is_some() {
-                Some(EnvVarSource {
-                    secret_key_ref: env.secret_key_ref.as_ref().map(|reference| SecretKeySelector {
-                        name: reference.name.clone(),
-                        key: reference.key.clone(),
-                        optional: Some(false),
-                    }),
-                    config_map_key_ref: env.config_map_key_ref.as_ref().map(|reference| ConfigMapKeySelector {
-                        name: reference.name.clone(),
-                        key: reference.key.clone(),
-                        optional: Some(false),
-                    }),
-                    ..Default::default()
-                })
-            } else {
-                None
-            },
+            value_from: env.config_map_key_ref.as_ref().map(|reference| EnvVarSource {
+                config_map_key_ref: Some(ConfigMapKeySelector {
+                    name: reference.name.clone(),
+                    key: reference.key.clone(),
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }),
         });
     }
     for port in &tier.options.ports {

@@ -18,8 +18,8 @@ use std::sync::OnceLock;
 use serde_norway::Value;
 
 pub use options::{
-    is_generated_env, is_owned_pod_key, LicenseSecrets, LicenseSettings, TierOptions, GENERATED_VOLUMES,
-    MINIMUM_8_1_PATCH,
+    is_generated_env, is_owned_pod_key, mount_collides, LicenseSecrets, LicenseSettings, TierOptions,
+    GENERATED_VOLUMES, MINIMUM_8_1_PATCH,
 };
 pub use quantity::Quantity;
 pub use site::{

@@ -80,17 +80,16 @@ pub enum TaintEffect {
     NoExecute,
 }
 
-/// An environment variable: a plain `value`, or one key of a Secret or ConfigMap.
+/// An environment variable: a plain `value` or one key of a ConfigMap. Secrets reach the gateway
+/// as files only (as the function's own `*_FILE` settings do): mount the Secret with `volumes` and
+/// `volumeMounts` and give its path, such as `DB_PASSWORD_FILE=/run/secrets/plant/password`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExtraEnv {
     pub name: String,
-    /// A plain value; refused for names that look like secrets (use `secretKeyRef`).
+    /// A plain value; for a name that looks like a secret only the path of a file (`*_FILE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// A key of an existing Secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<KeyRef>,
     /// A key of an existing ConfigMap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map_key_ref: Option<KeyRef>,
@@ -656,7 +655,8 @@ const GENERATED_MOUNTS: &[&str] = &[
     "/data",
 ];
 
-fn mount_collides(path: &str) -> Option<&'static str> {
+/// The generated mount an extra mount at `path` would hide or shadow, if any.
+pub fn mount_collides(path: &str) -> Option<&'static str> {
     let trimmed = path.trim_end_matches('/');
     GENERATED_MOUNTS.iter().copied().find(|generated| {
         let nested_secret =
@@ -823,30 +823,20 @@ fn check_env(path: &str, env: &ExtraEnv, problems: &mut Vec<Problem>) {
             .current(name),
         );
     }
-    let sources = [
-        env.value.is_some(),
-        env.secret_key_ref.is_some(),
-        env.config_map_key_ref.is_some(),
-    ];
-    if sources.iter().filter(|given| **given).count() != 1 {
+    if env.value.is_some() == env.config_map_key_ref.is_some() {
+        problems.push(Problem::new(path, "needs exactly one of value and configMapKeyRef"));
+    }
+    let names_a_file = name.ends_with("_FILE") && env.value.as_deref().is_some_and(|value| value.starts_with('/'));
+    if looks_secret(name) && !names_a_file {
+        // Environment values show in `kubectl describe`, in the StatefulSet in Git, and in the
+        // process environment; checkov's CKV_K8S_35 asks for Secrets as files too.
         problems.push(Problem::new(
-            path,
-            "needs exactly one of value, secretKeyRef and configMapKeyRef",
+            format!("{path}.name"),
+            format!("{name:?} looks like a secret: mount the Secret as a file (volumes with secret, volumeMounts) and give its path in a variable ending in _FILE, such as {name}_FILE=/run/secrets/plant/{}", name.to_ascii_lowercase()),
         ));
     }
-    if env.value.is_some() && looks_secret(name) {
-        problems.push(Problem::new(
-            format!("{path}.value"),
-            format!("{name:?} looks like a secret: give it with secretKeyRef (a key of a Secret), not as a plain value in Git and in the StatefulSet"),
-        ));
-    }
-    for (field, reference) in [
-        ("secretKeyRef", &env.secret_key_ref),
-        ("configMapKeyRef", &env.config_map_key_ref),
-    ] {
-        if let Some(reference) = reference {
-            check_key_ref(&format!("{path}.{field}"), reference, problems);
-        }
+    if let Some(reference) = &env.config_map_key_ref {
+        check_key_ref(&format!("{path}.configMapKeyRef"), reference, problems);
     }
 }
 
