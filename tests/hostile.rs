@@ -305,7 +305,6 @@ fn cases() -> Vec<Case> {
             "licence settings that cannot work",
             Config(config!(concat!(
                 "  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n",
-                "  license: {secret: plant-a-license}\n",
                 "  backend: {license: {secret: a, podSecrets: [b]}}\n",
                 "  frontend:\n    autoscaling: {maxReplicas: 3}\n    license: {podSecrets: [fe-0, fe-0]}\n",
             ))),
@@ -314,6 +313,11 @@ fn cases() -> Vec<Case> {
                 "spec.frontend.license.podSecrets[1]: \"fe-0\" is listed twice",
                 "spec.frontend.license.podSecrets: lists 2 Secrets, but the frontends scale up to 3 (spec.frontend.autoscaling.maxReplicas)",
             ]),
+        ),
+        case(
+            "a spec-wide licence every tier replaces",
+            Config(config!(concat!(valid_spec!(), "  license: {secret: unused}\n  gateway: {license: {secret: pair}}\n"))),
+            Refused(&["spec.license: is not read: every tier gives its own license"]),
         ),
         case(
             "one licence shared by several frontends",

@@ -288,7 +288,8 @@ pub struct TierOptions {
 /// Lowest 8.1 release whose image reads every environment variable the function generates: the global
 /// `GATEWAY_NETWORK_*` settings arrived in 8.1.32 (`GATEWAY_NETWORK_n_DESCRIPTION` in 8.1.26,
 /// `GATEWAY_MODULES_ENABLED` in 8.1.17), per the minimum versions in Inductive Automation's own
-/// environment definitions (`inductiveautomation/kindling`, `docker/model/GatewayEnvironmentVariableDefinition.kt`).
+/// environment definitions (`inductiveautomation/kindling`, package
+/// `io.github.inductiveautomation.kindling.docker.model`, `GatewayEnvironmentVariableDefinition`).
 /// An older image ignores them: no Gateway Network security, trust or outgoing settings.
 pub const MINIMUM_8_1_PATCH: u32 = 32;
 
@@ -453,6 +454,17 @@ pub fn resolve_tier_options(
         ports,
         device_service,
         ingress_from,
+    }
+}
+
+/// A spec-wide licence that every tier replaces with its own is never read: say so rather than
+/// leave a Secret name that looks used.
+pub fn check_spec_license_is_read(spec: &Spec, tiers: &[Tier], problems: &mut Vec<Problem>) {
+    if spec.license.is_some() && tiers.iter().all(|tier| raw_tier(spec, tier.kind).license.is_some()) {
+        problems.push(Problem::new(
+            "spec.license",
+            "is not read: every tier gives its own license (remove it, or a tier's own)",
+        ));
     }
 }
 

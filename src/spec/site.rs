@@ -3,7 +3,7 @@
 
 use super::features::{resolve_certificates, resolve_http_route, resolve_restore};
 pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSettings, RestoreSource};
-use super::options::{check_version_floor, resolve_tier_options, TierOptions};
+use super::options::{check_spec_license_is_read, check_version_floor, resolve_tier_options, TierOptions};
 use super::quantity::Quantity;
 use super::types::*;
 use super::Problem;
@@ -161,6 +161,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
     for tier in &mut tiers {
         tier.options = resolve_tier_options(spec, tier, version_line, &mut problems);
     }
+    check_spec_license_is_read(spec, &tiers, &mut problems);
     check_site_name(&cluster.metadata.name, &tiers, &mut problems);
     if let Some(namespace) = &cluster.metadata.namespace {
         check_dns_label("metadata.namespace", namespace, &mut problems);
