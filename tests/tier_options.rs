@@ -309,3 +309,49 @@ fn the_spec_refuses_every_name_the_function_generates() {
         }
     }
 }
+
+/// Empty lists and maps in the spec leave nothing empty in the output: the API server drops them and
+/// Argo CD would show the site OutOfSync forever. Empty selectors stay: they select everything.
+#[test]
+fn empty_settings_write_no_empty_collections() {
+    let spec = concat!(
+        "apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: plant-x, namespace: scada}\n",
+        "spec:\n  architecture: failover\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n",
+        "  gateway:\n",
+        "    pod: {nodeSelector: {}, tolerations: [], labels: {}, annotations: {}, env: [], volumes: [], volumeMounts: []}\n",
+        "    ports: [{name: opcua, port: 62541}]\n",
+        "    deviceService: {loadBalancerSourceRanges: [], annotations: {}}\n",
+        "    networkPolicy: {ingressFrom: [{namespaceSelector: {}}, {ipBlock: {cidr: 10.0.0.0/8, except: []}}]}\n",
+    );
+    let input = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{}",
+        spec.lines().map(|line| format!("  {line}\n")).collect::<String>()
+    );
+    let output = run_function(&input);
+    assert!(output.status.success(), "{}", stderr(&output));
+    fn visit(value: &Value, path: &str) {
+        match value {
+            Value::Mapping(mapping) => {
+                let selects_all = path.ends_with(".podSelector") || path.ends_with(".namespaceSelector");
+                assert!(!mapping.is_empty() || selects_all, "empty map at {path}");
+                for (key, child) in mapping {
+                    visit(child, &format!("{path}.{}", text(key)));
+                }
+            }
+            Value::Sequence(sequence) => {
+                assert!(!sequence.is_empty(), "empty list at {path}");
+                sequence.iter().for_each(|child| visit(child, path));
+            }
+            _ => {}
+        }
+    }
+    let objects = generated(&parse(&stdout(&output)));
+    for object in &objects {
+        visit(object, text(&object["kind"]));
+    }
+    let policy = find(&objects, "NetworkPolicy", "plant-x-gateway");
+    let peers = &policy["spec"]["ingress"][1]["from"];
+    assert!(peers[0]["namespaceSelector"]
+        .as_mapping()
+        .is_some_and(|selector| selector.is_empty()));
+}

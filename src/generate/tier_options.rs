@@ -149,10 +149,11 @@ pub fn extend_template_metadata(tier: &Tier, metadata: &mut ObjectMeta) {
 /// Adds scheduling, extra volumes, and the gateway container's extra env, mounts and ports.
 pub fn extend_pod_spec(tier: &Tier, pod_spec: &mut PodSpec, gateway: &mut Container) {
     let pod = &tier.options.pod;
-    if let Some(selector) = &pod.node_selector {
+    // Empty collections are left out: the API server drops them, and Argo CD would then show a diff.
+    if let Some(selector) = pod.node_selector.as_ref().filter(|selector| !selector.is_empty()) {
         pod_spec.node_selector = Some(selector.clone());
     }
-    if let Some(tolerations) = &pod.tolerations {
+    if let Some(tolerations) = pod.tolerations.as_ref().filter(|tolerations| !tolerations.is_empty()) {
         pod_spec.tolerations = Some(
             tolerations
                 .iter()
@@ -284,7 +285,10 @@ pub fn device_service(site: &Site, tier: &Tier) -> Option<Service> {
                 }
                 .to_owned(),
             ),
-            load_balancer_source_ranges: settings.load_balancer_source_ranges.clone(),
+            load_balancer_source_ranges: settings
+                .load_balancer_source_ranges
+                .clone()
+                .filter(|ranges| !ranges.is_empty()),
             ports: Some(
                 tier.options
                     .ports
@@ -311,8 +315,9 @@ pub fn extra_peers(tier: &Tier) -> Vec<NetworkPolicyPeer> {
 }
 
 fn peer(peer: &NetworkPeer) -> NetworkPolicyPeer {
+    // An empty selector selects everything; it is written `{}`, as the API server stores it.
     let selector = |labels: &crate::spec::MatchLabels| LabelSelector {
-        match_labels: Some(labels.match_labels.clone()),
+        match_labels: (!labels.match_labels.is_empty()).then(|| labels.match_labels.clone()),
         ..Default::default()
     };
     NetworkPolicyPeer {
@@ -320,7 +325,7 @@ fn peer(peer: &NetworkPeer) -> NetworkPolicyPeer {
         namespace_selector: peer.namespace_selector.as_ref().map(selector),
         ip_block: peer.ip_block.as_ref().map(|block| IPBlock {
             cidr: block.cidr.clone(),
-            except: block.except.clone(),
+            except: block.except.clone().filter(|except| !except.is_empty()),
         }),
     }
 }
