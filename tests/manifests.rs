@@ -16,6 +16,7 @@ fn sites() -> Vec<(String, Vec<Value>)> {
         "scaleout-8.3",
         "failover-certificates-restore-8.3",
         "scaleout-traefik-secret-certificates-8.1",
+        "scaleout-plant-options-8.3",
     ]
     .into_iter()
     .map(|case| {
@@ -123,10 +124,13 @@ fn no_status_timestamps_or_empty_collections() {
     fn visit(value: &Value, path: &str, case: &str) {
         match value {
             Value::Mapping(mapping) => {
-                // `podSelector: {}` in a NetworkPolicy peer (every pod of the namespace), `emptyDir: {}` and
+                // `podSelector: {}` in a NetworkPolicy peer (every pod of the namespace), `namespaceSelector: {}`
+                // (every namespace), `emptyDir: {}` and
                 // cert-manager's `selfSigned: {}` mean something, and the API server keeps them.
-                let meaningful =
-                    path.ends_with(".podSelector") || path.ends_with(".emptyDir") || path.ends_with(".selfSigned");
+                let meaningful = path.ends_with(".podSelector")
+                    || path.ends_with(".namespaceSelector")
+                    || path.ends_with(".emptyDir")
+                    || path.ends_with(".selfSigned");
                 assert!(!mapping.is_empty() || meaningful, "{case}: empty map at {path}");
                 for (key, child) in mapping {
                     let key = key.as_str().unwrap();

@@ -68,9 +68,17 @@ impl SpecChoice {
         let tier_key = if self.scaleout { "backend" } else { "gateway" };
         line(format!("{tier_key}: {{{}}}", tier.trim_end_matches(", ")));
         if self.scaleout {
+            // Each frontend needs its own licence: with a licence, one Secret per frontend.
+            let count = self.frontend_replicas.unwrap_or(2);
+            let license = if self.license {
+                let secrets: Vec<String> = (0..count).map(|ordinal| format!("site-frontend-{ordinal}")).collect();
+                format!("license: {{podSecrets: [{}]}}", secrets.join(", "))
+            } else {
+                String::new()
+            };
             match self.frontend_replicas {
-                Some(replicas) => line(format!("frontend: {{replicas: {replicas}}}")),
-                None => line("frontend: {}".to_owned()),
+                Some(replicas) => line(format!("frontend: {{replicas: {replicas}, {license}}}")),
+                None => line(format!("frontend: {{{license}}}")),
             }
         }
         if let Some((host, tls)) = &self.ingress {
@@ -132,7 +140,7 @@ prop_compose! {
         name in dns_label(20),
         namespace in proptest::option::of(dns_label(30)),
         scaleout in any::<bool>(),
-        version in prop_oneof![(0u32..60).prop_map(|patch| format!("8.1.{patch}")), (0u32..20).prop_map(|patch| format!("8.3.{patch}"))],
+        version in prop_oneof![(32u32..60).prop_map(|patch| format!("8.1.{patch}")), (0u32..20).prop_map(|patch| format!("8.3.{patch}"))],
         edition in prop::sample::select(&["standard", "edge", "maker", "cloud"][..]),
         timezone in prop::sample::select(&["UTC", "America/Chicago", "Europe/Berlin", "Etc/GMT+5"][..]),
         backend_replicas in proptest::option::of(1u32..=2),

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 
-use super::metadata;
 use super::names::{self, GAN_PORT, HTTPS_PORT, HTTP_PORT};
+use super::{metadata, tier_options};
 use crate::spec::{Site, Tier, TierKind};
 
 /// Where the scripts ConfigMap is mounted in every container.
@@ -60,18 +60,11 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
         "GATEWAY_ADMIN_PASSWORD_FILE",
         format!("{ADMIN_SECRET_DIR}/{ADMIN_PASSWORD_KEY}"),
     );
-    if site.license_secret.is_some() {
-        set(
-            "IGNITION_LICENSE_KEY_FILE",
-            format!("{LICENSE_SECRET_DIR}/{LICENSE_KEY_KEY}"),
-        );
-        set(
-            "IGNITION_ACTIVATION_TOKEN_FILE",
-            format!("{LICENSE_SECRET_DIR}/{ACTIVATION_TOKEN_KEY}"),
-        );
-    }
-    if !site.modules.is_empty() {
-        set("GATEWAY_MODULES_ENABLED", site.modules.join(","));
+    for (key, value) in tier_options::license_environment(tier)
+        .into_iter()
+        .chain(tier_options::module_environment(tier))
+    {
+        set(key, value);
     }
     set("GATEWAY_HTTP_PORT", HTTP_PORT.to_string());
     set("GATEWAY_HTTPS_PORT", HTTPS_PORT.to_string());

@@ -15,6 +15,7 @@ mod route;
 mod service;
 mod sidecars;
 mod statefulset;
+mod tier_options;
 
 use std::collections::BTreeMap;
 
@@ -112,6 +113,9 @@ pub fn generate(site: &Site) -> Vec<Value> {
             }
         }
         objects.push(service::client(site, tier));
+        if let Some(devices) = tier_options::device_service(site, tier) {
+            objects.push(devices);
+        }
         objects.push(statefulset::statefulset(site, tier, &config_hash));
         if let Some(autoscaler) = autoscaler::horizontal_pod_autoscaler(site, tier) {
             objects.push(autoscaler);

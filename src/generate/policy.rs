@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::names::{self, GAN_PORT, HTTPS_PORT, HTTP_PORT};
-use super::{metadata, selector_labels};
+use super::{metadata, selector_labels, tier_options};
 use crate::spec::{Site, Tier, TierKind};
 
 /// Keeps one node of a redundant pair through drains; lets frontends go one at a time. A single
@@ -41,10 +41,14 @@ pub fn network_policy(site: &Site, tier: &Tier) -> NetworkPolicy {
     let web_ports = vec![tcp(HTTP_PORT), tcp(HTTPS_PORT)];
     let web_rule = match tier.kind {
         TierKind::Backend => NetworkPolicyIngressRule {
-            from: Some(vec![NetworkPolicyPeer {
-                pod_selector: Some(LabelSelector::default()),
-                ..Default::default()
-            }]),
+            from: Some(
+                std::iter::once(NetworkPolicyPeer {
+                    pod_selector: Some(LabelSelector::default()),
+                    ..Default::default()
+                })
+                .chain(tier_options::extra_peers(tier))
+                .collect(),
+            ),
             ports: Some(web_ports),
         },
         TierKind::Gateway | TierKind::Frontend => NetworkPolicyIngressRule {
@@ -53,6 +57,7 @@ pub fn network_policy(site: &Site, tier: &Tier) -> NetworkPolicy {
         },
     };
     let mut rules = vec![web_rule];
+    rules.extend(tier_options::device_ports_rule(tier));
     let gan_peers: Vec<&Tier> = match tier.kind {
         TierKind::Gateway => vec![tier],
         TierKind::Backend => site.tiers.iter().collect(),

@@ -14,12 +14,12 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::config::{
-    ACTIVATION_TOKEN_KEY, ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, LICENSE_KEY_KEY, LICENSE_SECRET_DIR,
-    PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
+    ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
 };
 use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
 use super::policy::tier_selector;
 use super::sidecars;
+use super::tier_options;
 use super::{add_checkov_skip, labels, labels_itself, metadata, CheckovSkip, CONFIG_HASH_ANNOTATION, SCRIPTS_VOLUME};
 use crate::spec::{Site, Tier, VersionLine};
 
@@ -33,12 +33,11 @@ pub(super) const INIT_DATA_MOUNT: &str = "/data";
 
 const GATEWAY_CONTAINER: &str = "gateway";
 const ADMIN_SECRET_VOLUME: &str = "admin-secret";
-const LICENSE_SECRET_VOLUME: &str = "license-secret";
 
 /// Read and execute for all: the scripts run as the image's user.
 const SCRIPT_MODE: i32 = 0o555;
 /// Read for owner and group: the pod's fsGroup lets the gateway read its Secrets, nobody else.
-const SECRET_MODE: i32 = 0o440;
+pub(super) const SECRET_MODE: i32 = 0o440;
 
 /// Ignition writes its logs, temp files and module caches under its install directory, not only
 /// under the data volume.
@@ -89,7 +88,7 @@ pub fn checkov_skips(site: &Site, tier: &Tier) -> Vec<&'static CheckovSkip> {
 
 pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
     let name = names::statefulset(site, tier);
-    let template_metadata = ObjectMeta {
+    let mut template_metadata = ObjectMeta {
         labels: Some(labels(site, Some(tier))),
         annotations: Some(BTreeMap::from([
             (CONFIG_HASH_ANNOTATION.to_owned(), config_hash.to_owned()),
@@ -100,6 +99,7 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
         ])),
         ..Default::default()
     };
+    tier_options::extend_template_metadata(tier, &mut template_metadata);
     let mut statefulset_metadata = metadata(site, Some(tier), name);
     let reloads_certificates = site
         .gateway_network
@@ -161,7 +161,8 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
 }
 
 fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
-    PodSpec {
+    let mut gateway = gateway_container(site, tier);
+    let mut spec = PodSpec {
         service_account_name: Some(if labels_itself(site, tier) {
             names::tier_service_account(site, tier)
         } else {
@@ -196,14 +197,16 @@ fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
             ..Default::default()
         }]),
         init_containers: Some(init_containers(site, tier)),
-        containers: if labels_itself(site, tier) {
-            vec![gateway_container(site, tier), sidecars::role_labeler(site)]
-        } else {
-            vec![gateway_container(site, tier)]
-        },
         volumes: Some(volumes(site, tier)),
         ..Default::default()
-    }
+    };
+    tier_options::extend_pod_spec(tier, &mut spec, &mut gateway);
+    spec.containers = if labels_itself(site, tier) {
+        vec![gateway, sidecars::role_labeler(site)]
+    } else {
+        vec![gateway]
+    };
+    spec
 }
 
 /// Before the gateway starts: the data volume and role, then the optional trust and backup steps.
@@ -218,14 +221,15 @@ fn init_containers(site: &Site, tier: &Tier) -> Vec<Container> {
     containers
 }
 
-/// The two nodes of a pair never share a machine; frontends spread where they can.
+/// The two nodes of a pair never share a machine (unless the spec says the cluster has a single
+/// node); frontends spread where they can.
 fn affinity(site: &Site, tier: &Tier) -> Affinity {
     let term = PodAffinityTerm {
         label_selector: Some(tier_selector(site, tier)),
         topology_key: "kubernetes.io/hostname".to_owned(),
         ..Default::default()
     };
-    let anti_affinity = if tier.is_redundant() {
+    let anti_affinity = if tier.is_redundant() && !site.single_node {
         PodAntiAffinity {
             required_during_scheduling_ignored_during_execution: Some(vec![term]),
             ..Default::default()
@@ -355,8 +359,8 @@ fn gateway_mounts(site: &Site, tier: &Tier) -> Vec<VolumeMount> {
         mount(SCRIPTS_VOLUME, SCRIPTS_DIR, true),
         mount(ADMIN_SECRET_VOLUME, ADMIN_SECRET_DIR, true),
     ];
-    if site.license_secret.is_some() {
-        mounts.push(mount(LICENSE_SECRET_VOLUME, LICENSE_SECRET_DIR, true));
+    if let Some((_, license_mount)) = tier_options::license_volume(site, tier) {
+        mounts.push(license_mount);
     }
     if let Some((_, restore_mount)) = sidecars::restore_of(site, tier).and_then(sidecars::restore_volume) {
         mounts.push(restore_mount);
@@ -377,12 +381,8 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
         },
         secret_volume(ADMIN_SECRET_VOLUME, &site.admin_password_secret, &[ADMIN_PASSWORD_KEY]),
     ];
-    if let Some(secret) = &site.license_secret {
-        volumes.push(secret_volume(
-            LICENSE_SECRET_VOLUME,
-            secret,
-            &[LICENSE_KEY_KEY, ACTIVATION_TOKEN_KEY],
-        ));
+    if let Some((license_volume, _)) = tier_options::license_volume(site, tier) {
+        volumes.push(license_volume);
     }
     if tier.storage.is_none() {
         // Stateless frontends: a fresh data directory on every start, seeded from the image.

@@ -6,6 +6,7 @@
 
 mod features;
 mod merge;
+mod options;
 mod quantity;
 mod schema_check;
 mod site;
@@ -16,6 +17,10 @@ use std::sync::OnceLock;
 
 use serde_norway::Value;
 
+pub use options::{
+    is_generated_env, is_owned_pod_key, mount_collides, LicenseSecrets, LicenseSettings, TierOptions,
+    GENERATED_VOLUMES, MINIMUM_8_1_PATCH,
+};
 pub use quantity::Quantity;
 pub use site::{
     AutoscalingSettings, GanCertificateSettings, GatewayNetworkSettings, HttpRouteSettings, IngressSettings,

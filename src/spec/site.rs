@@ -3,6 +3,7 @@
 
 use super::features::{resolve_certificates, resolve_http_route, resolve_restore};
 pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSettings, RestoreSource};
+use super::options::{check_spec_license_is_read, check_version_floor, resolve_tier_options, TierOptions};
 use super::quantity::Quantity;
 use super::types::*;
 use super::Problem;
@@ -48,6 +49,8 @@ pub struct Tier {
     pub storage: Option<VolumeSettings>,
     /// Frontends only: a HorizontalPodAutoscaler owns the replica count (`replicas` is then its minimum).
     pub autoscaling: Option<AutoscalingSettings>,
+    /// Licence, modules, escape hatches and device ports of this tier.
+    pub options: TierOptions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,8 +118,6 @@ pub struct Site {
     pub pull_secrets: Vec<String>,
     pub admin_username: String,
     pub admin_password_secret: String,
-    pub license_secret: Option<String>,
-    pub modules: Vec<String>,
     pub deployment_mode: Option<String>,
     /// failover: `[gateway]`; scaleout: `[backend, frontend]`.
     pub tiers: Vec<Tier>,
@@ -125,6 +126,8 @@ pub struct Site {
     pub redundancy: RedundancySettings,
     pub http_route: Option<HttpRouteSettings>,
     pub restore: Option<RestoreSettings>,
+    /// Both nodes of a pair may share a node (preferred, not required, anti-affinity).
+    pub single_node: bool,
 }
 
 impl Site {
@@ -153,7 +156,12 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
     let spec = &cluster.spec;
 
     let version_line = check_version(&spec.version, &mut problems);
-    let tiers = resolve_tiers(spec, &mut problems);
+    check_version_floor(&spec.version, version_line, &mut problems);
+    let mut tiers = resolve_tiers(spec, &mut problems);
+    for tier in &mut tiers {
+        tier.options = resolve_tier_options(spec, tier, version_line, &mut problems);
+    }
+    check_spec_license_is_read(spec, &tiers, &mut problems);
     check_site_name(&cluster.metadata.name, &tiers, &mut problems);
     if let Some(namespace) = &cluster.metadata.namespace {
         check_dns_label("metadata.namespace", namespace, &mut problems);
@@ -223,26 +231,6 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         );
     }
     check_dns_subdomain("spec.adminPasswordSecret", &spec.admin_password_secret, &mut problems);
-    if let Some(license) = &spec.license {
-        check_dns_subdomain("spec.license.secret", &license.secret, &mut problems);
-    }
-
-    let modules = spec.modules.clone().unwrap_or_default();
-    for (index, module) in modules.iter().enumerate() {
-        let ok = !module.is_empty()
-            && module
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !ok {
-            problems.push(
-                Problem::new(
-                    format!("spec.modules[{index}]"),
-                    format!("{module:?} is not a module identifier such as perspective or tag-historian (lowercase letters, digits, '-')"),
-                )
-                .current(module),
-            );
-        }
-    }
 
     if let Some(mode) = &spec.deployment_mode {
         if version_line == Some(VersionLine::V8_1) {
@@ -280,7 +268,9 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
     let active_only_routing = redundancy.active_only_routing.unwrap_or(true);
     let redundancy = RedundancySettings {
         active_only_routing,
-        standby_activity_level: match redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Warm) {
+        // Cold as in the reference charts (Apollogeddon/ignition-helm `common/templates/_helpers.tpl`,
+        // redundancy.standbyactivitylevel): a Warm or Hot Backup opens the PLC connections too.
+        standby_activity_level: match redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Cold) {
             StandbyActivityLevel::Cold => "Cold",
             StandbyActivityLevel::Warm => "Warm",
             StandbyActivityLevel::Hot => "Hot",
@@ -312,8 +302,6 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         pull_secrets,
         admin_username,
         admin_password_secret: spec.admin_password_secret.clone(),
-        license_secret: spec.license.as_ref().map(|license| license.secret.clone()),
-        modules,
         deployment_mode: spec.deployment_mode.clone(),
         tiers,
         ingress,
@@ -321,6 +309,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         redundancy,
         http_route,
         restore,
+        single_node: spec.single_node.unwrap_or(false),
     })
 }
 
@@ -387,6 +376,7 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
                         problems,
                     ),
                     storage: None,
+                    options: TierOptions::default(),
                 },
             ]
         }
@@ -458,6 +448,7 @@ fn redundant_tier(
             storage_class_name: storage.storage_class_name,
         }),
         autoscaling: None,
+        options: TierOptions::default(),
     }
 }
 

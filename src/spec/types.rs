@@ -9,6 +9,12 @@ use std::collections::BTreeMap;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use super::options::{
+    ClaimVolume, ConfigMapVolume, DeviceService, DeviceServiceType, EmptyDirVolume, ExtraEnv, ExtraPort, ExtraVolume,
+    ExtraVolumeMount, IpBlock, KeyRef, MatchLabels, NetworkPeer, PodOptions, PortProtocol, SecretVolume, TaintEffect,
+    TierNetworkPolicy, Toleration, TolerationOperator, TrafficPolicy,
+};
+
 /// The spec's apiVersion and kind.
 pub const API_VERSION: &str = "ignition.krm.dev/v1alpha1";
 pub const KIND: &str = "IgnitionCluster";
@@ -63,12 +69,25 @@ pub struct Spec {
     pub admin_username: Option<String>,
     /// An existing Secret with the key `password`: the admin password, mounted as a file.
     pub admin_password_secret: String,
-    /// Leased activation: an existing Secret with the keys `licenseKey` and `activationToken`.
+    /// The licence of every tier that gives none of its own (`spec.<tier>.license`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<License>,
-    /// Modules to enable (`GATEWAY_MODULES_ENABLED`), such as `perspective` or `tag-historian`. Default: all.
+    /// Modules to enable (`GATEWAY_MODULES_ENABLED`), such as `perspective` or `tag-historian`, in every
+    /// tier that gives none of its own. Default: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modules: Option<Vec<String>>,
+    /// 8.3 only: module IDs whose licence agreements are accepted (`ACCEPT_MODULE_LICENSES`), in every
+    /// tier that gives none of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_module_licenses: Option<Vec<String>>,
+    /// 8.3 only: module IDs whose signing certificates are accepted (`ACCEPT_MODULE_CERTS`), in every
+    /// tier that gives none of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_module_certs: Option<Vec<String>>,
+    /// A cluster with a single node (a lab, an edge box): both nodes of a pair may then share it
+    /// (preferred instead of required anti-affinity), so one host failure stops both. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_node: Option<bool>,
     /// 8.3 only: the deployment mode (`-Dignition.config.mode`), the same on every node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_mode: Option<String>,
@@ -123,6 +142,12 @@ pub struct EnvironmentSpec {
     pub license: Option<License>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modules: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_module_licenses: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_module_certs: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_node: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,11 +225,29 @@ pub enum PullPolicy {
     Never,
 }
 
+/// A tier's licence: exactly one of `secret` and `podSecrets`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct License {
-    /// An existing Secret with the keys `licenseKey` and `activationToken`.
-    pub secret: String,
+    /// `leased` (default): leased activation, Secrets with the keys `licenseKey` and `activationToken`
+    /// (several keys may be given comma-separated with their tokens). `certificate`: certificate
+    /// activation, Secrets with the keys `license.crt`, `license.key` and `config.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
+    /// One existing Secret for every gateway of the tier (a redundant pair; not several frontends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// One existing Secret per gateway, in pod ordinal order (`[master, backup]` for a pair; for
+    /// frontends one per frontend, up to `autoscaling.maxReplicas`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_secrets: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Leased,
+    Certificate,
 }
 
 /// A tier of gateways with a data volume: the failover pair or the scaleout backend.
@@ -220,6 +263,30 @@ pub struct RedundantTier {
     pub resources: Option<Resources>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<Storage>,
+    /// This tier's licence, instead of `spec.license`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<License>,
+    /// This tier's modules, instead of `spec.modules`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modules: Option<Vec<String>>,
+    /// 8.3 only: instead of `spec.acceptModuleLicenses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_module_licenses: Option<Vec<String>>,
+    /// 8.3 only: instead of `spec.acceptModuleCerts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_module_certs: Option<Vec<String>>,
+    /// Scheduling, metadata, environment and volumes of the tier's pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodOptions>,
+    /// Extra container ports for devices and other systems (OPC UA 62541, MQTT 1883/8883).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<ExtraPort>>,
+    /// A LoadBalancer or NodePort Service publishing `ports`, to the Active node of a pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_service: Option<DeviceService>,
+    /// Extra peers of the tier's NetworkPolicy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy: Option<TierNetworkPolicy>,
 }
 
 /// The scaleout frontends.
@@ -236,6 +303,21 @@ pub struct FrontendTier {
     /// autoscaler owns it), so `replicas` must be left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<Autoscaling>,
+    /// This tier's licence, instead of `spec.license`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<License>,
+    /// This tier's modules, instead of `spec.modules`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modules: Option<Vec<String>>,
+    /// 8.3 only: instead of `spec.acceptModuleLicenses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_module_licenses: Option<Vec<String>>,
+    /// 8.3 only: instead of `spec.acceptModuleCerts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_module_certs: Option<Vec<String>>,
+    /// Scheduling, metadata, environment and volumes of the tier's pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodOptions>,
 }
 
 /// The frontends' autoscaler (autoscaling/v2), on CPU utilization.
@@ -427,7 +509,8 @@ pub enum SecurityPolicy {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Redundancy {
-    /// What the backup runs while the master is active: `Cold`, `Warm` (default) or `Hot`.
+    /// What the backup runs while the master is active: `Cold` (default: the backup opens no device
+    /// connections), `Warm` or `Hot` (the backup also connects to the PLCs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standby_activity_level: Option<StandbyActivityLevel>,
     /// Whether the master takes over again when it comes back: `Automatic` (default) or `Manual`.
