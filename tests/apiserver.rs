@@ -447,8 +447,22 @@ fn apply_and_compare(server: &Server, label: &str, objects: &[Value]) -> Vec<Str
         "-f",
         manifests,
     ]);
-    // After the apply: an admitted Pod needs its ServiceAccount to exist.
-    let pods = server.file(&format!("{label}-pods.json"), &pods_from_templates(objects));
+    // After the apply: an admitted Pod needs its ServiceAccount to exist, and the PriorityClass it names, which
+    // the user's cluster provides (the spec only names it).
+    let pods = pods_from_templates(objects);
+    let priority_classes: BTreeSet<&str> = pods
+        .iter()
+        .filter_map(|pod| pod["spec"]["priorityClassName"].as_str())
+        .collect();
+    if !priority_classes.is_empty() {
+        let classes: Vec<Value> = priority_classes
+            .iter()
+            .map(|name| json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name}, "value": 1000}))
+            .collect();
+        let classes = server.file(&format!("{label}-priority-classes.json"), &classes);
+        server.kubectl_ok(&["apply", "--server-side", "-f", classes.to_str().unwrap()]);
+    }
+    let pods = server.file(&format!("{label}-pods.json"), &pods);
     let admitted = server.kubectl(&[
         "apply",
         "--server-side",
