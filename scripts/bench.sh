@@ -302,7 +302,8 @@ echo "$render_row" >&2
     echo
     echo "$render_row"
     echo
-    echo "One spec, whole process (ms: median wall time; above floor: minus the \\`--version\\` row; MiB: peak; Minstr: cachegrind):"
+    # shellcheck disable=SC2016 # the backquotes are Markdown
+    echo 'One spec, whole process (ms: median wall time; above floor: minus the `--version` row; MiB: peak; Minstr: cachegrind):'
     echo
     echo "| command | ms | above floor / ratio | MiB | Minstr |"
     echo "|---|---:|---:|---:|---:|"

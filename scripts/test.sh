@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 
 scripts/install-tools.sh
 cargo fmt --all -- --check
+# Every shell script of the repository: the ones shipped in the scripts ConfigMap and the project's own.
+git ls-files -z '*.sh' | xargs -0 .tools/bin/shellcheck
 cargo clippy --all-targets --locked -- -D warnings
 
 IGNITION_KRM_APISERVER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ignition-krm-apiserver.XXXXXX")"
