@@ -40,6 +40,7 @@ pub fn krm_function() -> Result<Status, Error> {
             },
         };
     let output = krm::write(&outcome.items, &outcome.results);
+    warn(&outcome.results);
     let errors = error_lines(&outcome.results);
     let written = io::emit(&output);
     // The process ends here: freeing every node of a large tree one by one would cost more than the
@@ -61,6 +62,16 @@ pub fn passthrough() -> Result<Status, Error> {
     // As in the function: the process ends here, the kernel frees the memory.
     std::mem::forget((list, output));
     written.map(|()| Status::Ok)
+}
+
+/// Warnings go to stderr as they are found (kustomize shows stderr, not results); errors are returned.
+fn warn(results: &[KrmResult]) {
+    for result in results
+        .iter()
+        .filter(|result| result.severity == krm::Severity::Warning)
+    {
+        eprintln!("ignition-krm: warning: {}", result_line(result));
+    }
 }
 
 fn error_lines(results: &[KrmResult]) -> Vec<String> {

@@ -73,8 +73,14 @@ fn a_spec_with_environments_needs_an_environment_or_base() {
     let typo = run(&["manifests", PLANT_C, "--environment", "prdo"]);
     assert_eq!(typo.status.code(), Some(2));
     let message = stderr(&typo);
-    assert!(message.contains(": --environment: environment \"prdo\" is not in spec.environments"), "{message}");
-    assert!(!message.contains("annotations"), "the user wrote no annotation: {message}");
+    assert!(
+        message.contains(": --environment: environment \"prdo\" is not in spec.environments"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("annotations"),
+        "the user wrote no annotation: {message}"
+    );
 
     let base = run(&["manifests", PLANT_C, "--environment", "base"]);
     assert_eq!(base.status.code(), Some(0), "{}", stderr(&base));
@@ -112,7 +118,8 @@ fn manifests_reads_stdin_and_directories_and_passes_other_objects_through() {
     let dir = scratch("manifests-inputs");
     let site = dir.join("site");
     std::fs::create_dir_all(&site).unwrap();
-    let extra = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plant-c-extra\n  namespace: scada\ndata:\n  a: b\n";
+    let extra =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plant-c-extra\n  namespace: scada\ndata:\n  a: b\n";
     std::fs::write(site.join("ignition.yaml"), format!("{}---\n{extra}", read(PLANT_C))).unwrap();
     let from_dir = run(&["manifests", site.to_str().unwrap(), "--environment", "prod"]);
     assert_eq!(from_dir.status.code(), Some(0), "{}", stderr(&from_dir));
@@ -139,7 +146,11 @@ fn manifests_reads_stdin_and_directories_and_passes_other_objects_through() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).starts_with("ignition-krm: error: <stdin>: spec.version: "), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).starts_with("ignition-krm: error: <stdin>: spec.version: "),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]
@@ -156,7 +167,12 @@ fn init_scaffolds_a_site_that_validates_and_renders() {
         let validated = run(&["validate", site.to_str().unwrap()]);
         assert_eq!(validated.status.code(), Some(0), "{}", stderr(&validated));
         let out = dir.join("rendered");
-        let rendered = run(&["render", dir.join("sites").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let rendered = run(&[
+            "render",
+            dir.join("sites").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert_eq!(rendered.status.code(), Some(0), "{}", stderr(&rendered));
         assert!(out.join("plant-z/overlays/prod/kustomization.yaml").is_file());
         assert!(out.join("plant-z/overlays/dev/kustomization.yaml").is_file());
@@ -164,7 +180,11 @@ fn init_scaffolds_a_site_that_validates_and_renders() {
     }
     let bad = run(&["init", dir.join("Bad_Name").to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("--name: \"Bad_Name\" is not a DNS label"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("--name: \"Bad_Name\" is not a DNS label"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]
@@ -253,7 +273,10 @@ fn render_reports_and_prunes_sites_whose_spec_is_gone_or_misspelt_and_keeps_user
     assert_eq!(report["clean"], false);
     assert_eq!(report["orphanedSites"][0], out.join("plant-d").display().to_string());
     assert!(report["orphanedFiles"].as_array().unwrap().len() > 10);
-    assert!(!stdout(&check).contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(
+        !stdout(&check).contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
 
     // render without --prune leaves the directory and exits 1; --prune removes every generated file,
     // naming each, keeps the user's file and leaves no empty directory.
@@ -272,7 +295,16 @@ fn render_reports_and_prunes_sites_whose_spec_is_gone_or_misspelt_and_keeps_user
     }
     assert!(users.is_file());
     let left: Vec<String> = files_below(&out.join("plant-d"));
-    assert_eq!(left, ["", "overlays", "overlays/prod", "overlays/prod/extras", "overlays/prod/extras/kustomization.yaml"]);
+    assert_eq!(
+        left,
+        [
+            "",
+            "overlays",
+            "overlays/prod",
+            "overlays/prod/extras",
+            "overlays/prod/extras/kustomization.yaml"
+        ]
+    );
     std::fs::remove_file(&users).unwrap();
     std::fs::write(
         &spec,
@@ -283,7 +315,10 @@ fn render_reports_and_prunes_sites_whose_spec_is_gone_or_misspelt_and_keeps_user
     assert_eq!(back.status.code(), Some(0), "{}", stderr(&back));
     let clean = render(&sites, &out, &["--check", "--output", "json"]);
     assert_eq!(clean.status.code(), Some(0));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout(&clean)).unwrap()["clean"], true);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout(&clean)).unwrap()["clean"],
+        true
+    );
 }
 
 /// The documented place for a user's own per-environment objects: `overlays/<env>/extras/`, listed by
@@ -311,6 +346,54 @@ fn an_overlay_lists_the_users_extras_and_kustomize_builds_them() {
         .output()
         .unwrap();
     assert!(built.status.success(), "{}", stderr(&built));
-    assert!(documents(&stdout(&built)).iter().any(|object| object["kind"] == "SealedSecret"));
+    assert!(documents(&stdout(&built))
+        .iter()
+        .any(|object| object["kind"] == "SealedSecret"));
     assert!(extras.join("sealedsecret.yaml").is_file());
+}
+
+/// An architecture switch recreates the StatefulSets under new names: the function says so in a
+/// warning result (and on stderr), comparing with the owned objects of the earlier run in its input.
+#[test]
+fn an_architecture_switch_warns_that_the_statefulsets_are_recreated() {
+    let failover = read("bases/failover/spec/ignition.yaml");
+    let list = |spec: &str, items: &[serde_norway::Value]| {
+        let mut all = items.to_vec();
+        all.push(parse(spec));
+        serde_norway::to_string(&serde_norway::Value::Mapping(serde_norway::Mapping::from_iter([
+            ("apiVersion".into(), "config.kubernetes.io/v1".into()),
+            ("kind".into(), "ResourceList".into()),
+            ("items".into(), serde_norway::Value::Sequence(all)),
+        ])))
+        .unwrap()
+    };
+    let first = run_function(&list(&failover, &[]));
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let earlier: Vec<serde_norway::Value> = items(&parse(&stdout(&first)))
+        .into_iter()
+        .filter(|item| item["kind"] != "IgnitionCluster")
+        .collect();
+    let same = run_function(&list(&failover, &earlier));
+    assert!(parse(&stdout(&same))["results"].is_null(), "no change, no warning");
+    let scaleout = failover
+        .replace("architecture: failover", "architecture: scaleout")
+        .replace("  gateway:", "  backend:");
+    let switched = run_function(&list(&scaleout, &earlier));
+    assert_eq!(
+        switched.status.code(),
+        Some(0),
+        "a warning is not an error: {}",
+        stderr(&switched)
+    );
+    let results = parse(&stdout(&switched))["results"].clone();
+    let results = results.as_sequence().expect("a warning result");
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["severity"], "warning");
+    assert_eq!(results[0]["resourceRef"]["name"], "plant-b-gateway");
+    let message = results[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("StatefulSet plant-b-gateway is no longer generated (now: plant-b-backend"),
+        "{message}"
+    );
+    assert!(stderr(&switched).contains("ignition-krm: warning: StatefulSet scada/plant-b-gateway: StatefulSet plant-b-gateway is no longer generated"), "{}", stderr(&switched));
 }
