@@ -378,7 +378,16 @@ fn a_renamed_site_leaves_no_orphans() {
         .find(|item| item["kind"] == "IgnitionCluster")
         .unwrap();
     spec["metadata"]["name"] = "plant-z".into();
-    let (second, _) = ok_run(&serde_norway::to_string(&list).unwrap());
+    let output = run_function(&serde_norway::to_string(&list).unwrap());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let second = parse(&stdout(&output));
+    // The rename recreates the StatefulSet under a new name: a warning says so, with the old name.
+    assert!(
+        stderr(&output).contains("ignition-krm: warning: StatefulSet scada/plant-b-gateway: StatefulSet plant-b-gateway is no longer generated (now: plant-z-gateway)"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(second["results"][0]["severity"], "warning");
     let owners: std::collections::BTreeSet<String> = generated(&second)
         .iter()
         .map(|object| {
