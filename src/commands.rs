@@ -261,11 +261,8 @@ spec:
 
 /// `init`: writes `DIR/ignition.yaml`, never over an existing file.
 pub fn init(dir: &Path, name: &str, namespace: &str, failover: bool) -> Result<Status, Error> {
-    if let Err(message) = spec::check_name(name) {
-        return Err(Error::invalid("--name", message));
-    }
-    if let Err(message) = spec::check_name(namespace) {
-        return Err(Error::invalid("--namespace", message));
+    for (option, value) in [("--name", name), ("--namespace", namespace)] {
+        spec::check_name(option, value).map_err(|problem| Error::Invalid(vec![problem.to_string()]))?;
     }
     std::fs::create_dir_all(dir).map_err(|error| Error::write(dir, "create", error))?;
     let file = dir.join("ignition.yaml");

@@ -52,6 +52,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An input over the size cap.
+    #[error("{file}: larger than {limit_mib} MiB, the most this function reads")]
+    TooLarge { file: String, limit_mib: u64 },
+    /// An input that is not UTF-8 text.
+    #[error("{file}: not UTF-8 text: invalid byte at offset {offset}")]
+    NotUtf8 { file: String, offset: usize },
     /// Standard output is gone (other than a closed pipe, which is not an error).
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),

@@ -25,31 +25,32 @@ pub struct Document {
 }
 
 pub fn read_stdin() -> Result<String, Error> {
-    read_limited(io::stdin().lock()).map_err(|message| Error::invalid(STDIN_NAME, message))
+    read_limited(io::stdin().lock(), STDIN_NAME)
 }
 
 pub fn read_file(path: &Path) -> Result<String, Error> {
     let file = std::fs::File::open(path).map_err(|error| Error::read(path, error))?;
-    read_limited(file).map_err(|message| Error::invalid(path.display().to_string(), message))
+    read_limited(file, &path.display().to_string())
 }
 
-fn read_limited(reader: impl Read) -> Result<String, String> {
+fn read_limited(reader: impl Read, name: &str) -> Result<String, Error> {
     let mut bytes = Vec::new();
     reader
         .take(MAX_INPUT_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|error| format!("cannot read: {error}"))?;
+        .map_err(|source| Error::Read {
+            path: name.to_owned(),
+            source,
+        })?;
     if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(format!(
-            "larger than {} MiB, the most this function reads",
-            MAX_INPUT_BYTES >> 20
-        ));
+        return Err(Error::TooLarge {
+            file: name.to_owned(),
+            limit_mib: MAX_INPUT_BYTES >> 20,
+        });
     }
-    String::from_utf8(bytes).map_err(|error| {
-        format!(
-            "not UTF-8 text: invalid byte at offset {}",
-            error.utf8_error().valid_up_to()
-        )
+    String::from_utf8(bytes).map_err(|error| Error::NotUtf8 {
+        file: name.to_owned(),
+        offset: error.utf8_error().valid_up_to(),
     })
 }
 
@@ -64,10 +65,10 @@ pub fn emit(text: &str) -> Result<(), Error> {
 }
 
 /// The non-empty YAML documents of a text.
-pub fn documents(text: &str) -> Result<Vec<Value>, String> {
+pub fn documents(text: &str) -> Result<Vec<Value>, serde_norway::Error> {
     let mut documents = Vec::new();
     for document in serde_norway::Deserializer::from_str(text) {
-        let value = Value::deserialize(document).map_err(|error| format!("not valid YAML: {error}"))?;
+        let value = Value::deserialize(document)?;
         if !value.is_null() {
             documents.push(value);
         }
@@ -115,7 +116,7 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<Vec<Document>, Error> {
                 file: file.clone(),
                 object,
             })),
-            Err(message) => problems.push(crate::error::located(&file, message)),
+            Err(error) => problems.push(crate::error::located(&file, format!("not valid YAML: {error}"))),
         },
         Err(error) => problems.extend(error.lines()),
     };

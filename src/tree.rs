@@ -328,7 +328,9 @@ fn read_specs(path: &Path, named: bool, specs: &mut Vec<SpecSource>, errors: &mu
                 }
             }
         }
-        Err(message) if named || text.contains(spec::KIND) => errors.push(located(&file, message)),
+        Err(error) if named || text.contains(spec::KIND) => {
+            errors.push(located(&file, format!("not valid YAML: {error}")))
+        }
         Err(_) => {}
     }
 }
@@ -347,4 +349,31 @@ pub fn misspelt_kind(object: &Value) -> Option<String> {
             spec::KIND
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diffs_are_coloured_line_by_line_and_headers_in_bold() {
+        let diff = "--- a\n+++ a (rendered)\n@@ -1 +1 @@\n-old\n+new\n same\n";
+        assert_eq!(
+            coloured(diff),
+            "\x1b[1m--- a\x1b[0m\n\x1b[1m+++ a (rendered)\x1b[0m\n\x1b[36m@@ -1 +1 @@\x1b[0m\n\x1b[31m-old\x1b[0m\n\x1b[32m+new\x1b[0m\n same\n"
+        );
+    }
+
+    #[test]
+    fn a_kind_a_typo_away_or_in_our_group_is_a_misspelt_spec() {
+        let object = |text: &str| serde_norway::from_str::<Value>(text).unwrap();
+        assert!(misspelt_kind(&object("{apiVersion: v1, kind: IgnitionClustr}")).is_some());
+        assert!(misspelt_kind(&object("{apiVersion: v1, kind: ignitioncluster}")).is_some());
+        assert!(misspelt_kind(&object("{apiVersion: ignition.krm.dev/v1alpha1, kind: Site}")).is_some());
+        assert!(misspelt_kind(&object("{apiVersion: v1, kind: ConfigMap}")).is_none());
+        assert!(misspelt_kind(&object(
+            "{apiVersion: ignition.krm.dev/v1alpha1, kind: IgnitionCluster}"
+        ))
+        .is_none());
+    }
 }

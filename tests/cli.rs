@@ -54,6 +54,28 @@ fn a_schema_error_does_not_hide_the_rule_errors_and_a_base_typo_is_reported_once
 }
 
 #[test]
+fn a_problem_without_a_field_path_has_no_empty_prefix() {
+    let dir = scratch("empty-prefix");
+    std::fs::write(
+        dir.join("ignition.yaml"),
+        read(PLANT_C).replace("ignition.krm.dev/v1alpha1", "ignition.krm.dev/v1"),
+    )
+    .unwrap();
+    let output = run(&[
+        "render",
+        dir.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let file = dir.join("ignition.yaml").display().to_string();
+    assert_eq!(
+        stderr(&output),
+        format!("ignition-krm: error: {file}: the function config is ignition.krm.dev/v1/IgnitionCluster: expected apiVersion ignition.krm.dev/v1alpha1, kind IgnitionCluster\n")
+    );
+}
+
+#[test]
 fn validate_exits_0_on_valid_specs_with_its_summary_on_stderr() {
     let output = run(&["validate", "examples/sites"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

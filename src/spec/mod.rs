@@ -82,9 +82,9 @@ pub const ENVIRONMENT_ANNOTATION: &str = "ignition.krm.dev/environment";
 /// The environment name that selects the base spec explicitly; no `spec.environments` key may use it.
 pub const BASE_ENVIRONMENT: &str = "base";
 
-/// Whether a name can be a site or namespace name (a DNS label), with the reason if not.
-pub fn check_name(name: &str) -> Result<(), String> {
-    site::dns_label_rule(name).map_err(|message| format!("{name:?} {message}"))
+/// Whether a name can be a site or namespace name (a DNS label); the problem is at `path`.
+pub fn check_name(path: &str, name: &str) -> Result<(), Problem> {
+    site::dns_label_rule(name).map_err(|message| Problem::new(path, format!("{name:?} {message}")).current(name))
 }
 
 /// A spec resolved for its base and for each of its environments.
