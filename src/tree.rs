@@ -232,7 +232,7 @@ fn compare(tree: &Tree, out: &Path) -> Result<Drift, Error> {
         if name.starts_with('.') || !entry.path().is_dir() {
             continue;
         }
-        let generated = generated_files(out, &entry.path())?;
+        let generated = generated_files(out, &entry.path(), tree)?;
         if sites.contains(name.as_str()) {
             drift
                 .stray
@@ -244,22 +244,24 @@ fn compare(tree: &Tree, out: &Path) -> Result<Drift, Error> {
     Ok(drift)
 }
 
-/// The files below `dir` that `render` wrote (they start with its header), relative to `out`.
-fn generated_files(out: &Path, dir: &Path) -> Result<Vec<String>, Error> {
+/// The files below `dir` that `render` wrote (they start with its header), relative to `out`. A file
+/// of the tree is taken as written by it without opening it: it is compared byte for byte anyway.
+fn generated_files(out: &Path, dir: &Path, tree: &Tree) -> Result<Vec<String>, Error> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|error| Error::read(dir, error.into()))?;
-        if !entry.file_type().is_file() || !starts_with_header(entry.path())? {
+        if !entry.file_type().is_file() {
             continue;
         }
         let relative = entry.path().strip_prefix(out).unwrap_or(entry.path());
-        files.push(
-            relative
-                .components()
-                .map(|part| part.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/"),
-        );
+        let relative = relative
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if tree.contains_key(&relative) || starts_with_header(entry.path())? {
+            files.push(relative);
+        }
     }
     Ok(files)
 }
