@@ -319,6 +319,7 @@ fn read_specs(path: &Path, named: bool, specs: &mut Vec<SpecSource>, errors: &mu
     };
     match documents(&text) {
         Ok(documents) => {
+            let holds_a_spec = documents.iter().any(spec::is_ignition_cluster);
             for (index, object) in documents.into_iter().enumerate() {
                 if spec::is_ignition_cluster(&object) {
                     specs.push(SpecSource {
@@ -327,6 +328,17 @@ fn read_specs(path: &Path, named: bool, specs: &mut Vec<SpecSource>, errors: &mu
                     });
                 } else if let Some(message) = misspelt_kind(&object) {
                     errors.push(located(&file, format!("document {}: kind: {message}", index + 1)));
+                } else if holds_a_spec {
+                    // Next to a spec, an object would be lost from the tree without a word.
+                    errors.push(located(
+                        &file,
+                        format!(
+                            "document {} ({} {}) is not rendered: render writes only what the specs generate; put your own objects in <out>/<site>/overlays/<env>/{EXTRAS}/",
+                            index + 1,
+                            object.get("kind").and_then(Value::as_str).unwrap_or("an object without a kind"),
+                            object["metadata"]["name"].as_str().unwrap_or_default()
+                        ),
+                    ));
                 }
             }
         }

@@ -343,6 +343,32 @@ fn render_reports_and_prunes_sites_whose_spec_is_gone_or_misspelt_and_keeps_user
     );
 }
 
+#[test]
+fn render_refuses_to_lose_an_object_next_to_a_spec() {
+    let dir = scratch("render-other-documents");
+    std::fs::write(
+        dir.join("ignition.yaml"),
+        format!(
+            "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: mine}}\n",
+            read(PLANT_C)
+        ),
+    )
+    .unwrap();
+    // A YAML file without a spec (CI settings, say) is none of render's business.
+    std::fs::write(dir.join("ci.yaml"), "stages: [build]\n").unwrap();
+    let out = dir.join("out");
+    let output = render(&dir, &out, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "ignition-krm: error: {}: document 2 (ConfigMap mine) is not rendered: render writes only what the specs generate; put your own objects in <out>/<site>/overlays/<env>/extras/\n",
+            dir.join("ignition.yaml").display()
+        )
+    );
+    assert!(!out.exists());
+}
+
 /// The documented place for a user's own per-environment objects: `overlays/<env>/extras/`, listed by
 /// the overlay once it holds a kustomization, and built by the real kustomize.
 #[test]
