@@ -94,6 +94,7 @@ pub fn process(list: ResourceList) -> Outcome {
         .chain(list.items.iter().filter(|item| spec::is_ignition_cluster(item)))
         .map(spec_owner_id)
         .collect();
+    let warnings = recreated_stateful_sets(&list.items, &owners, &present, &generated);
     let mut items: Vec<Value> = list
         .items
         .into_iter()
@@ -118,9 +119,77 @@ pub fn process(list: ResourceList) -> Outcome {
     items.extend(generated);
     Outcome {
         items,
-        results: Vec::new(),
+        results: warnings,
         generated: count,
     }
+}
+
+/// Warnings for the StatefulSets of an earlier run (owned objects in the input) that this run
+/// recreates or drops: gone under their name (an architecture switch, or a site renamed in a kpt
+/// package, whose old spec is no longer in the input), or with other claim
+/// templates. Kubernetes does not carry PersistentVolumeClaims over to a new StatefulSet name or
+/// claim name (Kubernetes docs, "StatefulSets", stable storage: claims are named
+/// `<template>-<statefulset>-<ordinal>`), so the gateway starts on an empty data volume.
+fn recreated_stateful_sets(
+    items: &[Value],
+    owners: &BTreeSet<String>,
+    present: &BTreeSet<String>,
+    generated: &[Value],
+) -> Vec<KrmResult> {
+    let claims = |object: &Value| -> Vec<String> {
+        object["spec"]["volumeClaimTemplates"]
+            .as_sequence()
+            .map(|templates| {
+                templates
+                    .iter()
+                    .filter_map(|template| template["metadata"]["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let name = |object: &Value| object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+    let new: Vec<&Value> = generated
+        .iter()
+        .filter(|object| object["kind"] == "StatefulSet")
+        .collect();
+    let mut warnings = Vec::new();
+    for old in items.iter().filter(|item| {
+        item["kind"] == "StatefulSet"
+            && krm::annotation(item, OWNER_ANNOTATION)
+                .is_some_and(|owner| owners.contains(owner) || !present.contains(owner))
+    }) {
+        let old_name = name(old);
+        let message = match new
+            .iter()
+            .find(|object| name(object) == old_name && object["metadata"]["namespace"] == old["metadata"]["namespace"])
+        {
+            None => format!(
+                "StatefulSet {old_name} is no longer generated (now: {}): applying this deletes it and starts the gateways on new, empty PersistentVolumeClaims; the claims of {old_name} keep the data but are not reused (README, \"Upgrades\")",
+                new.iter().map(|object| name(object)).collect::<Vec<_>>().join(", ")
+            ),
+            Some(object) if claims(object) != claims(old) => format!(
+                "StatefulSet {old_name} changes its volume claim templates from [{}] to [{}]: the API server refuses the change, and recreating it starts the gateways on new, empty claims (README, \"Upgrades\")",
+                claims(old).join(", "),
+                claims(object).join(", ")
+            ),
+            Some(_) => continue,
+        };
+        let metadata = &old["metadata"];
+        warnings.push(KrmResult {
+            message,
+            severity: Severity::Warning,
+            resource_ref: Some(ResourceRef {
+                api_version: "apps/v1".to_owned(),
+                kind: "StatefulSet".to_owned(),
+                name: old_name,
+                namespace: metadata["namespace"].as_str().map(str::to_owned),
+            }),
+            field: None,
+            file: None,
+            tags: Default::default(),
+        });
+    }
+    warnings
 }
 
 /// The owner id a spec object gives its objects, read from the raw object.

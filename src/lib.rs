@@ -4,11 +4,16 @@
 //! Data flows one way: bytes → [`krm::ResourceList`] → [`spec::Site`] (defaulted, validated) →
 //! objects ([`generate`]) → ResourceList → bytes.
 
+pub mod argocd;
 pub mod block_yaml;
 pub mod cli;
+pub mod commands;
+pub mod error;
 pub mod function;
 pub mod generate;
+pub mod io;
 pub mod krm;
 pub mod render;
 pub mod spec;
+pub mod tree;
 pub mod yaml;

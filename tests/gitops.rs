@@ -97,10 +97,10 @@ fn render(args: &[&str]) -> Output {
 
 fn manifests(spec: &Path, environment: Option<&str>) -> Output {
     let mut command = ignition_krm();
-    command.arg("manifests").arg(spec);
-    if let Some(environment) = environment {
-        command.args(["--environment", environment]);
-    }
+    command
+        .arg("manifests")
+        .arg(spec)
+        .args(["--environment", environment.unwrap_or("base")]);
     command.output().unwrap()
 }
 
@@ -155,7 +155,7 @@ fn environment_problems_are_reported_at_the_environment_paths() {
     std::fs::write(&spec, SPEC_WITH_ENVIRONMENTS).unwrap();
     let output = manifests(&spec, None);
     let errors = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{errors}");
+    assert_eq!(output.status.code(), Some(2), "{errors}");
     assert!(output.stdout.is_empty());
     for expected in [
         "spec.environments.prod.frontend.replicas: must be at least 1",
@@ -201,7 +201,7 @@ fn the_function_expands_the_environment_named_in_its_config_annotation() {
     config["metadata"]["annotations"] = parse("{ignition.krm.dev/environment: qa}");
     let list = list.replace("ignition.krm.dev/environment: prod", "ignition.krm.dev/environment: qa");
     let output = run_function(&list);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("environment \"qa\" is not in spec.environments (known: dev, prod, staging)"),
         "{}",
@@ -222,7 +222,7 @@ fn replicas_and_autoscaling_together_are_refused() {
     )
     .unwrap();
     let output = manifests(&spec, None);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("spec.frontend.replicas: cannot be given with spec.frontend.autoscaling"));
 }
 
@@ -241,7 +241,7 @@ fn render_twice_changes_no_byte_and_check_finds_every_kind_of_drift() {
 
     let clean = render(&[EXAMPLE_SITES, "--out", out_arg, "--check"]);
     assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
-    assert!(stdout(&clean).contains("files up to date"));
+    assert!(stderr(&clean).contains("files up to date"), "summaries go to stderr");
 
     let changed = out.join("plant-c/base/statefulset-plant-c-frontend.yaml");
     std::fs::write(
@@ -253,8 +253,12 @@ fn render_twice_changes_no_byte_and_check_finds_every_kind_of_drift() {
     .unwrap();
     let missing = out.join("plant-d/overlays/dev/delete-ingress-plant-d.yaml");
     std::fs::remove_file(&missing).unwrap();
+    // A file render wrote (its header) that no spec renders any more is stray; a file of the user's is not.
     let stray = out.join("plant-c/overlays/prod/leftover.yaml");
-    std::fs::write(&stray, "kind: ConfigMap\n").unwrap();
+    std::fs::write(&stray, format!("{}kind: ConfigMap\n", ignition_krm::render::HEADER)).unwrap();
+    let users = out.join("plant-c/overlays/prod/extras/sealedsecret.yaml");
+    std::fs::create_dir_all(users.parent().unwrap()).unwrap();
+    std::fs::write(&users, "kind: SealedSecret\n").unwrap();
     let drifted = snapshot(&out);
 
     let check = render(&[EXAMPLE_SITES, "--out", out_arg, "--check"]);
@@ -263,14 +267,11 @@ fn render_twice_changes_no_byte_and_check_finds_every_kind_of_drift() {
     assert!(report.contains("-  replicas: 7\n+  replicas: 2\n"), "{report}");
     assert!(report.contains(&format!("missing: {}", missing.display())), "{report}");
     assert!(report.contains(&format!("stray: {}", stray.display())), "{report}");
+    assert!(!report.contains("sealedsecret"), "{report}");
     assert!(
-        report
-            .trim_end()
-            .lines()
-            .last()
-            .unwrap()
-            .contains("1 changed, 1 missing, 1 stray"),
-        "{report}"
+        stderr(&check).contains("1 changed, 1 missing, 1 stray"),
+        "{}",
+        stderr(&check)
     );
     assert_eq!(snapshot(&out), drifted, "--check wrote to the tree");
 
@@ -280,6 +281,8 @@ fn render_twice_changes_no_byte_and_check_finds_every_kind_of_drift() {
         Some(1),
         "--fail-on-change must fail after changing files"
     );
+    assert!(users.is_file(), "render removed a file it did not write");
+    std::fs::remove_dir_all(users.parent().unwrap()).unwrap();
     assert_eq!(snapshot(&out), rendered, "render did not restore the tree");
 }
 
@@ -345,13 +348,13 @@ fn render_refuses_bad_specs_and_writes_nothing() {
     std::fs::write(dir.join("ignition.yaml"), SPEC_WITH_ENVIRONMENTS).unwrap();
     let out = dir.join("out");
     let output = render(&[dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("spec.environments.prod.frontend.replicas"));
     assert!(!out.exists());
 
     let empty = scratch("render-nothing");
     let output = render(&[empty.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("no IgnitionCluster found"),
         "{}",
@@ -448,7 +451,7 @@ fn the_legacy_form_never_shadows_subcommands() {
     assert!(stdout(&output).contains("\"$schema\""));
 
     let output = ignition_krm().arg(dir.join("schema")).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
 }
 
@@ -520,9 +523,15 @@ fn the_argocd_plugin_prints_plain_manifests_for_the_requested_environment() {
     assert!(by_parameter.status.success(), "{}", stderr(&by_parameter));
     assert_eq!(stdout(&by_parameter), expected);
 
-    let base = argocd_generate(&app, &[]);
+    let base = argocd_generate(
+        &app,
+        &[("ARGOCD_APP_PARAMETERS", r#"[{"name":"environment","string":"base"}]"#)],
+    );
     assert!(base.status.success(), "{}", stderr(&base));
-    assert_eq!(stdout(&base), stdout(&manifests(&app.join("ignition.yaml"), None)));
+    assert_eq!(
+        stdout(&base),
+        stdout(&manifests(&app.join("ignition.yaml"), Some("base")))
+    );
 }
 
 #[test]
@@ -540,7 +549,7 @@ fn the_argocd_plugin_fails_loudly_and_prints_nothing() {
         (
             &app,
             vec![("ARGOCD_APP_PARAMETERS", "{not json")],
-            "ARGOCD_APP_PARAMETERS is not the JSON list",
+            "ARGOCD_APP_PARAMETERS: is not the JSON list",
         ),
         (
             &app,
@@ -551,22 +560,39 @@ fn the_argocd_plugin_fails_loudly_and_prints_nothing() {
             "give one",
         ),
         (&broken, vec![], "\"latest\" is not allowed"),
+        // No silent fallback to the base spec.
+        (
+            &app,
+            vec![],
+            "has environments (dev, prod, staging) and none was chosen",
+        ),
+        (
+            &app,
+            vec![("ARGOCD_APP_PARAMETERS", r#"[{"name":"enviroment","string":"prod"}]"#)],
+            "unknown plugin parameter \"enviroment\" (did you mean \"environment\"?)",
+        ),
+        (
+            &app,
+            vec![("ARGOCD_APP_PARAMETERS", r#"[{"name":"environment","string":""}]"#)],
+            "plugin parameter \"environment\" is empty",
+        ),
+        (
+            &app,
+            vec![("ARGOCD_APP_PARAMETERS", r#"[{"name":"environment","array":["prod"]}]"#)],
+            "must be a string",
+        ),
     ];
     for (dir, variables, message) in cases {
         let output = argocd_generate(dir, &variables);
-        assert_eq!(output.status.code(), Some(1), "{variables:?}");
+        assert_eq!(output.status.code(), Some(2), "{variables:?}");
         assert!(output.stdout.is_empty(), "{variables:?}: stdout must stay empty");
         assert!(stderr(&output).contains(message), "{variables:?}: {}", stderr(&output));
     }
     let empty = scratch("argocd-no-spec");
     let output = argocd_generate(&empty, &[]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
-    assert!(
-        stderr(&output).contains("ignition.yaml: cannot open"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("no IgnitionCluster in"), "{}", stderr(&output));
 }
 
 // -------------------------------------------------------------------------------------------------- schema

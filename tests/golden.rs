@@ -47,7 +47,8 @@ fn check_case(case: &Path, update: bool) -> Result<(), String> {
     let input = fs::read_to_string(case.join("input.yaml")).map_err(|e| format!("{name}: input.yaml: {e}"))?;
     let output = run_function(&input);
     let (actual_stdout, actual_stderr) = (stdout(&output), stderr(&output));
-    let expected_code = if actual_stderr.is_empty() { 0 } else { 1 };
+    // Exit codes: 0 ok, 2 invalid input (README, "Exit codes").
+    let expected_code = if actual_stderr.is_empty() { 0 } else { 2 };
     if update {
         fs::write(case.join("expected.yaml"), &actual_stdout).unwrap();
         let stderr_file = case.join("expected.stderr");

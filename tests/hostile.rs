@@ -70,17 +70,17 @@ fn cases() -> Vec<Case> {
         case("not YAML", Text("{{{ : ]\n"), Refused(&["input is not valid YAML"])),
         case("an unclosed quote", Text("kind: \"ResourceList\n"), Refused(&["input is not valid YAML"])),
         case("a tab indent", Text("kind: ResourceList\nitems:\n\t- a\n"), Refused(&["input is not valid YAML"])),
-        case("binary garbage", Bytes(b"\x00\x01\xff\xfe\x80garbage"), Refused(&["stdin is not UTF-8 text"])),
+        case("binary garbage", Bytes(b"\x00\x01\xff\xfe\x80garbage"), Refused(&["<stdin>: not UTF-8 text"])),
         case("a NUL inside text", Bytes(b"kind: Resource\x00List\n"), Refused(&["input is not valid YAML"])),
         case(
             "invalid UTF-8 in a value",
             Bytes(b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- name: caf\xe9\n"),
-            Refused(&["stdin is not UTF-8 text: invalid byte at offset 73"]),
+            Refused(&["<stdin>: not UTF-8 text: invalid byte at offset 73"]),
         ),
         case("a plain scalar", Text("hello\n"), Refused(&[NOT_A_LIST])),
         case("a list", Text("- kind: ResourceList\n"), Refused(&[NOT_A_LIST])),
         case("a JSON number", Text("42"), Refused(&[NOT_A_LIST])),
-        case("a gzip header", Bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00"), Refused(&["stdin is not UTF-8 text"])),
+        case("a gzip header", Bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00"), Refused(&["<stdin>: not UTF-8 text"])),
         case(
             "a Kubernetes object instead of a list",
             Text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"),
@@ -101,7 +101,7 @@ fn cases() -> Vec<Case> {
         case("10,000 levels of flow nesting", Made(deep_flow), Refused(&["input is not valid YAML"])),
         case("10,000 levels of block nesting", Made(deep_block), Refused(&["input is not valid YAML"])),
         case("10,000 levels inside the spec", Made(deep_in_spec), Refused(&["input is not valid YAML"])),
-        case("a 100 MB input", Made(hundred_megabytes), Refused(&["stdin is larger than 64 MiB"])),
+        case("a 100 MB input", Made(hundred_megabytes), Refused(&["<stdin>: larger than 64 MiB"])),
         case("a 10 MB site name", Made(huge_name), Refused(&["metadata.name"])),
         // Structure of the ResourceList.
         case(
@@ -691,8 +691,8 @@ fn check(case: &Case, run: &Run) -> Vec<String> {
             }
         }
         Expect::Refused(expected) => {
-            if run.code != 1 {
-                fail(format!("exit {} instead of 1", run.code));
+            if run.code != 2 {
+                fail(format!("exit {} instead of 2", run.code));
             }
             if lines.len() != expected.len() {
                 fail(format!(
@@ -753,7 +753,7 @@ fn the_harness_notices_a_wrong_expectation() {
     let run = run(input_bytes(&case.input));
     let problems = check(&case, &run);
     assert!(
-        problems.iter().any(|problem| problem.contains("exit 0 instead of 1")),
+        problems.iter().any(|problem| problem.contains("exit 0 instead of 2")),
         "{problems:?}"
     );
     assert!(run.peak_kib > 1000, "peak memory is measured: {} KiB", run.peak_kib);
@@ -780,12 +780,13 @@ fn the_manifests_command_refuses_any_bad_file_with_one_line_and_no_output() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let files: &[(&str, Vec<u8>, &str)] = &[
-        ("garbage.yaml", b"\x00\xff\xfe".to_vec(), "is not UTF-8 text"),
+        ("garbage.yaml", b"\x00\xff\xfe".to_vec(), "garbage.yaml: not UTF-8 text"),
         ("bomb.yaml", billion_laughs(), "not valid YAML"),
         ("deep.yaml", deep_flow(), "not valid YAML"),
         ("huge.yaml", vec![b'#'; 65 << 20], "larger than 64 MiB"),
-        ("directory", Vec::new(), "cannot read"),
-        ("missing.yaml", Vec::new(), "cannot open"),
+        // A directory is read for every YAML file below it: an empty one holds no spec.
+        ("directory", Vec::new(), "no IgnitionCluster in"),
+        ("missing.yaml", Vec::new(), "missing.yaml: cannot read"),
         (
             "bad-spec.yaml",
             b"apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: plant-a}\nspec:\n  architecture: failover\n  version: latest\n  adminPasswordSecret: s\n".to_vec(),
@@ -802,7 +803,7 @@ fn the_manifests_command_refuses_any_bad_file_with_one_line_and_no_output() {
         }
         let run = run_with(&["manifests".as_ref(), path.as_os_str()], Vec::new());
         let lines: Vec<&str> = run.stderr.lines().collect();
-        let ok = run.code == 1
+        let ok = run.code == 2
             && run.stdout.is_empty()
             && lines.len() == 1
             && lines[0].starts_with("ignition-krm: ")

@@ -57,7 +57,7 @@ fn accepts_json_input_and_a_missing_items_field() {
 #[test]
 fn rejects_other_resource_list_versions() {
     let output = run_function("apiVersion: config.kubernetes.io/v2\nkind: ResourceList\nitems: []\n");
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("config.kubernetes.io/v2"),
         "{}",
@@ -81,7 +81,7 @@ fn output_is_a_v1_resource_list_with_items_and_no_function_config() {
 #[test]
 fn items_is_present_even_when_empty() {
     let output = run_function("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n");
-    assert_eq!(output.status.code(), Some(1), "no spec is an error");
+    assert_eq!(output.status.code(), Some(2), "no spec is an error");
     let list = parse(&stdout(&output));
     assert_eq!(list["items"], Value::Sequence(vec![]), "items: [] is written");
 }
@@ -95,7 +95,7 @@ fn results_carry_severity_field_path_values_resource_and_file() {
         "config.kubernetes.io/local-config: 'true'\n      internal.config.kubernetes.io/path: site/ignition.yaml",
     );
     let output = run_function(&input);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let list = parse(&stdout(&output));
     let results = list["results"].as_sequence().expect("results").clone();
     assert_eq!(
@@ -123,13 +123,13 @@ fn results_carry_severity_field_path_values_resource_and_file() {
     );
 }
 
-// 4. Errors: exit 1, a valid ResourceList with the results on stdout, a message on stderr.
+// 4. Errors: exit 2 (non-zero, README "Exit codes"), a valid ResourceList with the results on stdout, a message on stderr.
 
 #[test]
-fn an_error_exits_1_with_a_valid_resource_list_a_message_and_no_generated_objects() {
+fn an_error_exits_2_with_a_valid_resource_list_a_message_and_no_generated_objects() {
     let input = kustomize_input(SCALEOUT).replace("replicas: 3", "replicas: 0");
     let output = run_function(&input);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let list = parse(&stdout(&output));
     assert_eq!(list["kind"], "ResourceList");
     assert!(
@@ -158,7 +158,7 @@ fn garbage_input_still_gives_a_resource_list_on_stdout() {
         "apiVersion: v1\nkind: ConfigMap\n",
     ] {
         let output = run_function(input);
-        assert_eq!(output.status.code(), Some(1), "input {input:?}");
+        assert_eq!(output.status.code(), Some(2), "input {input:?}");
         let list = parse(&stdout(&output));
         assert_eq!(list["kind"], "ResourceList", "input {input:?}");
         assert_eq!(list["results"][0]["severity"], "error");
@@ -177,7 +177,7 @@ fn invalid_utf8_is_a_clear_error() {
         .write_stdin(vec![0x66, 0x6f, 0xff, 0xfe])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("not UTF-8"), "{}", stderr(&output));
 }
 
@@ -316,7 +316,7 @@ fn a_generated_object_clashing_with_a_foreign_item_is_an_error() {
         "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: plant-a\n  namespace: scada\n",
     ));
     let output = run_function(&serde_norway::to_string(&input).unwrap());
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("v1/ServiceAccount scada/plant-a"),
         "{}",
@@ -361,7 +361,7 @@ fn two_specs_with_the_same_name_are_an_error() {
     let spec = read(FAILOVER).replace('\n', "\n  ");
     let input = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {spec}\n- {spec}\n");
     let output = run_function(&input);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("names must be unique"), "{}", stderr(&output));
 }
 
@@ -378,7 +378,16 @@ fn a_renamed_site_leaves_no_orphans() {
         .find(|item| item["kind"] == "IgnitionCluster")
         .unwrap();
     spec["metadata"]["name"] = "plant-z".into();
-    let (second, _) = ok_run(&serde_norway::to_string(&list).unwrap());
+    let output = run_function(&serde_norway::to_string(&list).unwrap());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let second = parse(&stdout(&output));
+    // The rename recreates the StatefulSet under a new name: a warning says so, with the old name.
+    assert!(
+        stderr(&output).contains("ignition-krm: warning: StatefulSet scada/plant-b-gateway: StatefulSet plant-b-gateway is no longer generated (now: plant-z-gateway)"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(second["results"][0]["severity"], "warning");
     let owners: std::collections::BTreeSet<String> = generated(&second)
         .iter()
         .map(|object| {

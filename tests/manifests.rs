@@ -475,7 +475,7 @@ fn plain_manifests_of_a_bad_spec_print_nothing() {
     )
     .unwrap();
     let output = ignition_krm().arg("manifests").arg(&spec).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         stdout(&output),
         "",

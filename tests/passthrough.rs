@@ -37,7 +37,7 @@ fn passthrough_refuses_what_the_function_refuses() {
         .write_stdin(b"kind: Deployment\n".to_vec())
         .output()
         .expect("the binary runs");
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
     assert!(common::stderr(&output).contains("expected kind ResourceList"));
 }

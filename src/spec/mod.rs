@@ -22,6 +22,7 @@ pub use options::{
     GENERATED_VOLUMES, MINIMUM_8_1_PATCH,
 };
 pub use quantity::Quantity;
+pub use schema_check::nearest as nearest_name;
 pub use site::{
     AutoscalingSettings, GanCertificateSettings, GatewayNetworkSettings, HttpRouteSettings, IngressSettings,
     RedundancySettings, RestoreSettings, RestoreSource, Site, Tier, TierKind, VersionLine,
@@ -61,7 +62,11 @@ impl Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
     }
 }
 
@@ -79,6 +84,14 @@ pub fn is_ignition_cluster(object: &Value) -> bool {
 /// The annotation on the spec (the function config) that names the environment to expand.
 pub const ENVIRONMENT_ANNOTATION: &str = "ignition.krm.dev/environment";
 
+/// The environment name that selects the base spec explicitly; no `spec.environments` key may use it.
+pub const BASE_ENVIRONMENT: &str = "base";
+
+/// Whether a name can be a site or namespace name (a DNS label); the problem is at `path`.
+pub fn check_name(path: &str, name: &str) -> Result<(), Problem> {
+    site::dns_label_rule(name).map_err(|message| Problem::new(path, format!("{name:?} {message}")).current(name))
+}
+
 /// A spec resolved for its base and for each of its environments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
@@ -89,9 +102,11 @@ pub struct Loaded {
 
 impl Loaded {
     /// The site of one environment, or of the base with `None`.
+    /// `Some("base")` ([`BASE_ENVIRONMENT`]) is the base too.
     pub fn select(self, environment: Option<&str>) -> Result<Site, Problem> {
-        let Some(name) = environment else {
-            return Ok(self.base);
+        let name = match environment {
+            None | Some(BASE_ENVIRONMENT) => return Ok(self.base),
+            Some(name) => name,
         };
         let known: Vec<String> = self.environments.keys().cloned().collect();
         let mut environments = self.environments;
@@ -107,6 +122,11 @@ impl Loaded {
             )
             .current(name)
         })
+    }
+
+    /// Names of the environments, in name order.
+    pub fn environment_names(&self) -> Vec<&str> {
+        self.environments.keys().map(String::as_str).collect()
     }
 }
 
@@ -167,17 +187,30 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
     }
 }
 
-/// The base spec (without `environments`): structure, then serde, then the rules.
+/// The base spec (without `environments`): structure, then serde, then the rules. A structural
+/// problem does not hide the rules: the fields it names are taken out and the rest is still read and
+/// checked, so every problem is reported in one pass (unless what is left cannot be read at all, such
+/// as a required field with the wrong type).
 fn load_base(object: &Value) -> Result<Site, Vec<Problem>> {
     let mut problems = Vec::new();
     schema_check::check(json_schema(), object, "", &mut problems);
     check_tiers_fit_architecture(object, &mut problems);
-    if !problems.is_empty() {
-        return Err(problems);
+    if problems.is_empty() {
+        let cluster: IgnitionCluster = serde_norway::from_value(object.clone())
+            .map_err(|error| vec![Problem::new("spec", format!("cannot be read: {error}"))])?;
+        return site::resolve(&cluster);
     }
-    let cluster: IgnitionCluster = serde_norway::from_value(object.clone())
-        .map_err(|error| vec![Problem::new("spec", format!("cannot be read: {error}"))])?;
-    site::resolve(&cluster)
+    let mut rest = object.clone();
+    for problem in &problems {
+        schema_check::remove_path(&mut rest, &problem.path);
+    }
+    if let Ok(cluster) = serde_norway::from_value::<IgnitionCluster>(rest) {
+        if let Err(found) = site::resolve(&cluster) {
+            let reported: Vec<String> = problems.iter().map(|problem| problem.path.clone()).collect();
+            problems.extend(found.into_iter().filter(|problem| !reported.contains(&problem.path)));
+        }
+    }
+    Err(problems)
 }
 
 /// Fields an environment may not change: the architecture decides every object's name, and
@@ -191,6 +224,16 @@ fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Pr
     let mut problems = Vec::new();
     if let Err(message) = site::dns_label_rule(name) {
         problems.push(Problem::new(&path, format!("environment name {name:?} {message}")).current(name));
+    } else if name == BASE_ENVIRONMENT {
+        problems.push(
+            Problem::new(
+                &path,
+                format!(
+                    "environment name {BASE_ENVIRONMENT:?} is reserved: it selects the base spec (--environment base)"
+                ),
+            )
+            .current(name),
+        );
     }
     let patch = match patch {
         Value::Null => Value::Mapping(Default::default()),
@@ -231,15 +274,17 @@ fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Pr
                         || problem.path.starts_with(&format!("{field}."))
                         || problem.path.starts_with(&format!("{field}["))
                 });
-                if in_patch {
+                // A base problem under a mapping the environment also writes (a typo in the base's
+                // `ingress` when the environment sets `ingress.host`) is the base's, reported once.
+                let base_only = base_problems.contains(&problem) && !written.contains(&problem.path);
+                if base_only {
+                    None
+                } else if in_patch {
                     let rest = &problem.path["spec".len()..];
                     Some(Problem {
                         path: format!("{path}{rest}"),
                         ..problem
                     })
-                } else if base_problems.contains(&problem) {
-                    // Already reported for the base.
-                    None
                 } else {
                     Some(Problem {
                         message: format!("merged over the base, {}: {}", problem.path, problem.message),

@@ -247,6 +247,88 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// Removes the field a problem path names (`spec.a.b`, `spec.list[2]`, `spec.map["k.x"]`), if present.
+/// Paths are the ones [`join`] builds.
+pub fn remove_path(value: &mut Value, path: &str) {
+    let segments = split_path(path);
+    let Some((last, parents)) = segments.split_last() else {
+        return;
+    };
+    let mut node = value;
+    for segment in parents {
+        let next = match (segment, node) {
+            (Segment::Key(key), Value::Mapping(mapping)) => mapping.get_mut(key.as_str()),
+            (Segment::Index(index), Value::Sequence(sequence)) => sequence.get_mut(*index),
+            _ => None,
+        };
+        let Some(next) = next else {
+            return;
+        };
+        node = next;
+    }
+    match (last, node) {
+        (Segment::Key(key), Value::Mapping(mapping)) => {
+            mapping.remove(key.as_str());
+        }
+        // An item cannot be taken out without renumbering the rest: it becomes null.
+        (Segment::Index(index), Value::Sequence(sequence)) => {
+            if let Some(item) = sequence.get_mut(*index) {
+                *item = Value::Null;
+            }
+        }
+        _ => {}
+    }
+}
+
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+fn split_path(path: &str) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(tail) = rest.strip_prefix('.') {
+            rest = tail;
+        } else if let Some(tail) = rest.strip_prefix("[\"") {
+            // A quoted key, written with Rust's `{:?}`: read it back as a JSON string.
+            let mut end = None;
+            let mut escaped = false;
+            for (offset, c) in tail.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = Some(offset);
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            let Some(end) = end else {
+                return segments;
+            };
+            let key = serde_json::from_str(&format!("\"{}\"", &tail[..end])).unwrap_or_else(|_| tail[..end].to_owned());
+            segments.push(Segment::Key(key));
+            rest = tail[end + 1..].strip_prefix(']').unwrap_or(&tail[end + 1..]);
+        } else if let Some(tail) = rest.strip_prefix('[') {
+            let Some((index, after)) = tail.split_once(']') else {
+                return segments;
+            };
+            match index.parse() {
+                Ok(index) => segments.push(Segment::Index(index)),
+                Err(_) => return segments,
+            }
+            rest = after;
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            segments.push(Segment::Key(rest[..end].to_owned()));
+            rest = &rest[end..];
+        }
+    }
+    segments
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +349,17 @@ mod tests {
             join("spec.ingress.annotations", "a.b/c"),
             "spec.ingress.annotations[\"a.b/c\"]"
         );
+    }
+
+    #[test]
+    fn remove_path_takes_out_the_named_field_only() {
+        let mut value: Value =
+            serde_norway::from_str("spec: {a: {b: 1, c: 2}, list: [x, y], ann: {\"a.b/c\": 1, d: 2}}").unwrap();
+        remove_path(&mut value, "spec.a.b");
+        remove_path(&mut value, "spec.list[1]");
+        remove_path(&mut value, &join("spec.ann", "a.b/c"));
+        remove_path(&mut value, "spec.missing.deeper");
+        let expected: Value = serde_norway::from_str("spec: {a: {c: 2}, list: [x, null], ann: {d: 2}}").unwrap();
+        assert_eq!(value, expected);
     }
 }

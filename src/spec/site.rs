@@ -324,8 +324,11 @@ fn check_version(version: &str, problems: &mut Vec<Problem>) -> Option<VersionLi
     if line.is_none() {
         let message = if version.eq_ignore_ascii_case("latest") {
             "\"latest\" is not allowed: pin an exact release such as 8.3.3 (a moving tag redeploys the plant without a commit, and 8.1 and 8.3 need different settings)".to_owned()
-        } else if parts.len() == 3 && parts[0] == "8" && parts.iter().all(|part| numeric(part)) {
-            format!("{version:?} is not supported: the 8.1.x and 8.3.x lines are")
+        } else if parts.len() == 3 && parts.iter().all(|part| numeric(part)) {
+            format!(
+                "{version:?}: the {}.{} line is not supported, only 8.1.x and 8.3.x are",
+                parts[0], parts[1]
+            )
         } else {
             format!("{version:?} is not an exact Ignition release: write major.minor.patch, such as 8.3.3 or 8.1.48")
         };

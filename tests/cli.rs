@@ -1,0 +1,447 @@
+//! The command line as a user meets it: exit codes, the one error format, every problem in one pass,
+//! no silent fallback to the base spec, `validate`, `init`, `completions`, `manifests -` and
+//! directories, and `render` that never loses or leaves anything.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+
+const PLANT_C: &str = "examples/sites/plant-c/ignition.yaml";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = repo_root().join("target/tmp").join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    ignition_krm().current_dir(repo_root()).args(args).output().unwrap()
+}
+
+fn error_lines(output: &Output) -> Vec<String> {
+    stderr(output).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn a_schema_error_does_not_hide_the_rule_errors_and_a_base_typo_is_reported_once() {
+    let dir = scratch("one-pass");
+    let spec = dir.join("ignition.yaml");
+    std::fs::write(
+        &spec,
+        read(PLANT_C)
+            .replace("timezone:", "timezon:")
+            .replace("className: nginx", "classNme: nginx")
+            .replace("version: \"8.3.3\"", "version: \"9.0.0\""),
+    )
+    .unwrap();
+    let output = run(&["validate", spec.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let file = spec.display().to_string();
+    assert_eq!(
+        error_lines(&output),
+        vec![
+            format!("ignition-krm: error: {file}: spec.timezon: unknown field \"timezon\"; did you mean \"timezone\"?"),
+            format!("ignition-krm: error: {file}: spec.ingress.classNme: unknown field \"classNme\"; did you mean \"className\"?"),
+            format!("ignition-krm: error: {file}: spec.version: \"9.0.0\": the 9.0 line is not supported, only 8.1.x and 8.3.x are"),
+        ],
+        "three environments write spec.ingress, yet the base's typo is reported once"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_problem_without_a_field_path_has_no_empty_prefix() {
+    let dir = scratch("empty-prefix");
+    std::fs::write(
+        dir.join("ignition.yaml"),
+        read(PLANT_C).replace("ignition.krm.dev/v1alpha1", "ignition.krm.dev/v1"),
+    )
+    .unwrap();
+    let output = run(&[
+        "render",
+        dir.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let file = dir.join("ignition.yaml").display().to_string();
+    assert_eq!(
+        stderr(&output),
+        format!("ignition-krm: error: {file}: the function config is ignition.krm.dev/v1/IgnitionCluster: expected apiVersion ignition.krm.dev/v1alpha1, kind IgnitionCluster\n")
+    );
+}
+
+#[test]
+fn validate_exits_0_on_valid_specs_with_its_summary_on_stderr() {
+    let output = run(&["validate", "examples/sites"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    assert_eq!(stderr(&output), "ignition-krm validate: 2 specs valid\n");
+}
+
+#[test]
+fn a_spec_with_environments_needs_an_environment_or_base() {
+    let none = run(&["manifests", PLANT_C]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(none.stdout.is_empty());
+    assert_eq!(
+        stderr(&none),
+        format!("ignition-krm: error: {PLANT_C}: spec.environments: the spec has environments (dev, prod, staging) and none was chosen: set --environment to one of them, or to base for the base spec\n")
+    );
+    let typo = run(&["manifests", PLANT_C, "--environment", "prdo"]);
+    assert_eq!(typo.status.code(), Some(2));
+    let message = stderr(&typo);
+    assert!(
+        message.contains(": --environment: environment \"prdo\" is not in spec.environments"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("annotations"),
+        "the user wrote no annotation: {message}"
+    );
+
+    let base = run(&["manifests", PLANT_C, "--environment", "base"]);
+    assert_eq!(base.status.code(), Some(0), "{}", stderr(&base));
+    let objects = documents(&stdout(&base));
+    assert!(!objects.iter().any(|object| object["kind"] == "HorizontalPodAutoscaler"));
+    // A spec without environments needs no choice.
+    let plain = run(&["manifests", "bases/failover/spec/ignition.yaml"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+}
+
+#[test]
+fn an_environment_named_base_is_refused() {
+    let dir = scratch("reserved");
+    let spec = dir.join("ignition.yaml");
+    std::fs::write(&spec, read(PLANT_C).replace("    staging:", "    base:")).unwrap();
+    let output = run(&["validate", spec.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("spec.environments.base: environment name \"base\" is reserved"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn documents(text: &str) -> Vec<serde_norway::Value> {
+    use serde::Deserialize;
+    serde_norway::Deserializer::from_str(text)
+        .map(|document| serde_norway::Value::deserialize(document).unwrap())
+        .filter(|value| !value.is_null())
+        .collect()
+}
+
+#[test]
+fn manifests_reads_stdin_and_directories_and_passes_other_objects_through() {
+    let dir = scratch("manifests-inputs");
+    let site = dir.join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let extra =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plant-c-extra\n  namespace: scada\ndata:\n  a: b\n";
+    std::fs::write(site.join("ignition.yaml"), format!("{}---\n{extra}", read(PLANT_C))).unwrap();
+    let from_dir = run(&["manifests", site.to_str().unwrap(), "--environment", "prod"]);
+    assert_eq!(from_dir.status.code(), Some(0), "{}", stderr(&from_dir));
+    let objects = documents(&stdout(&from_dir));
+    let passed: Vec<_> = objects
+        .iter()
+        .filter(|object| object["metadata"]["name"] == "plant-c-extra")
+        .collect();
+    assert_eq!(passed.len(), 1, "the other document of the spec file is passed through");
+    assert_eq!(passed[0]["data"]["a"], "b");
+    assert!(objects.iter().all(|object| object["kind"] != "IgnitionCluster"));
+
+    let from_stdin = ignition_krm()
+        .args(["manifests", "-", "--environment", "prod"])
+        .write_stdin(std::fs::read(site.join("ignition.yaml")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(from_stdin.status.code(), Some(0), "{}", stderr(&from_stdin));
+    assert_eq!(stdout(&from_stdin), stdout(&from_dir));
+
+    let bad = ignition_krm()
+        .args(["manifests", "-"])
+        .write_stdin(read(PLANT_C).replace("version: \"8.3.3\"", "version: latest"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).starts_with("ignition-krm: error: <stdin>: spec.version: "),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn init_scaffolds_a_site_that_validates_and_renders() {
+    let dir = scratch("init");
+    let site = dir.join("sites/plant-z");
+    for architecture in ["scaleout", "failover"] {
+        let _ = std::fs::remove_dir_all(&site);
+        let output = run(&["init", site.to_str().unwrap(), "--architecture", architecture]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let again = run(&["init", site.to_str().unwrap()]);
+        assert_eq!(again.status.code(), Some(2), "init must not overwrite");
+        assert!(stderr(&again).contains("already exists"));
+        let validated = run(&["validate", site.to_str().unwrap()]);
+        assert_eq!(validated.status.code(), Some(0), "{}", stderr(&validated));
+        let out = dir.join("rendered");
+        let rendered = run(&[
+            "render",
+            dir.join("sites").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(rendered.status.code(), Some(0), "{}", stderr(&rendered));
+        assert!(out.join("plant-z/overlays/prod/kustomization.yaml").is_file());
+        assert!(out.join("plant-z/overlays/dev/kustomization.yaml").is_file());
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    let bad = run(&["init", dir.join("Bad_Name").to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--name: \"Bad_Name\" is not a DNS label"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = run(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = stdout(&output);
+        assert!(script.contains("ignition-krm"), "{shell}");
+        assert!(script.contains("render"), "{shell}: subcommands are completed");
+    }
+    let output = std::process::Command::new("bash")
+        .arg("-n")
+        .arg("-c")
+        .arg(stdout(&run(&["completions", "bash"])))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "the bash script parses: {}", stderr(&output));
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+fn render(sites: &Path, out: &Path, extra: &[&str]) -> Output {
+    ignition_krm()
+        .arg("render")
+        .arg(sites)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn files_below(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|entry| entry.unwrap())
+        .map(|entry| entry.path().strip_prefix(dir).unwrap().display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn render_reports_and_prunes_sites_whose_spec_is_gone_or_misspelt_and_keeps_user_files() {
+    let dir = scratch("orphans");
+    let sites = dir.join("sites");
+    let out = dir.join("rendered");
+    for site in ["plant-c", "plant-d"] {
+        std::fs::create_dir_all(sites.join(site)).unwrap();
+        std::fs::copy(
+            repo_root().join(format!("examples/sites/{site}/ignition.yaml")),
+            sites.join(format!("{site}/ignition.yaml")),
+        )
+        .unwrap();
+    }
+    assert_eq!(render(&sites, &out, &[]).status.code(), Some(0));
+    let users = out.join("plant-d/overlays/prod/extras/kustomization.yaml");
+    std::fs::create_dir_all(users.parent().unwrap()).unwrap();
+    std::fs::write(&users, "resources: [sealedsecret.yaml]\n").unwrap();
+
+    // A misspelt kind is an error, not a site that silently stops being rendered.
+    let spec = sites.join("plant-d/ignition.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, text.replace("kind: IgnitionCluster", "kind: IgnitionClustr")).unwrap();
+    let misspelt = render(&sites, &out, &["--check"]);
+    assert_eq!(misspelt.status.code(), Some(2));
+    assert!(
+        stderr(&misspelt).contains("kind: \"IgnitionClustr\" is not \"IgnitionCluster\""),
+        "{}",
+        stderr(&misspelt)
+    );
+
+    // The spec is gone: --check names the directory and exits 1.
+    std::fs::remove_file(&spec).unwrap();
+    let before = files_below(&out);
+    let check = render(&sites, &out, &["--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert!(
+        stdout(&check).contains(&format!("orphaned: {}", out.join("plant-d").display())),
+        "{}",
+        stdout(&check)
+    );
+    let json = render(&sites, &out, &["--check", "--output", "json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(report["clean"], false);
+    assert_eq!(report["orphanedSites"][0], out.join("plant-d").display().to_string());
+    assert!(report["orphanedFiles"].as_array().unwrap().len() > 10);
+    assert!(
+        !stdout(&check).contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+
+    // render without --prune leaves the directory and exits 1; --prune removes every generated file,
+    // naming each, keeps the user's file and leaves no empty directory.
+    let plain = render(&sites, &out, &[]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(stderr(&plain).contains("--prune"));
+    assert_eq!(files_below(&out), before);
+    let prune = render(&sites, &out, &["--prune"]);
+    assert_eq!(prune.status.code(), Some(0), "{}", stderr(&prune));
+    let removed = report["orphanedFiles"].as_array().unwrap();
+    for file in removed {
+        assert!(
+            stderr(&prune).contains(&format!("removed {}", file.as_str().unwrap())),
+            "{file} not named"
+        );
+    }
+    assert!(users.is_file());
+    let left: Vec<String> = files_below(&out.join("plant-d"));
+    assert_eq!(
+        left,
+        [
+            "",
+            "overlays",
+            "overlays/prod",
+            "overlays/prod/extras",
+            "overlays/prod/extras/kustomization.yaml"
+        ]
+    );
+    std::fs::remove_file(&users).unwrap();
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(repo_root().join("examples/sites/plant-d/ignition.yaml")).unwrap(),
+    )
+    .unwrap();
+    let back = render(&sites, &out, &[]);
+    assert_eq!(back.status.code(), Some(0), "{}", stderr(&back));
+    let clean = render(&sites, &out, &["--check", "--output", "json"]);
+    assert_eq!(clean.status.code(), Some(0));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout(&clean)).unwrap()["clean"],
+        true
+    );
+}
+
+#[test]
+fn render_refuses_to_lose_an_object_next_to_a_spec() {
+    let dir = scratch("render-other-documents");
+    std::fs::write(
+        dir.join("ignition.yaml"),
+        format!(
+            "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: mine}}\n",
+            read(PLANT_C)
+        ),
+    )
+    .unwrap();
+    // A YAML file without a spec (CI settings, say) is none of render's business.
+    std::fs::write(dir.join("ci.yaml"), "stages: [build]\n").unwrap();
+    let out = dir.join("out");
+    let output = render(&dir, &out, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "ignition-krm: error: {}: document 2 (ConfigMap mine) is not rendered: render writes only what the specs generate; put your own objects in <out>/<site>/overlays/<env>/extras/\n",
+            dir.join("ignition.yaml").display()
+        )
+    );
+    assert!(!out.exists());
+}
+
+/// The documented place for a user's own per-environment objects: `overlays/<env>/extras/`, listed by
+/// the overlay once it holds a kustomization, and built by the real kustomize.
+#[test]
+fn an_overlay_lists_the_users_extras_and_kustomize_builds_them() {
+    let dir = scratch("extras");
+    let out = dir.join("rendered");
+    let sites = repo_root().join("examples/sites");
+    assert_eq!(render(&sites, &out, &[]).status.code(), Some(0));
+    let extras = out.join("plant-c/overlays/prod/extras");
+    std::fs::create_dir_all(&extras).unwrap();
+    std::fs::write(extras.join("kustomization.yaml"), "resources: [sealedsecret.yaml]\n").unwrap();
+    std::fs::write(
+        extras.join("sealedsecret.yaml"),
+        "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: plant-c-license, namespace: scada}\nspec: {encryptedData: {licenseKey: AgB}}\n",
+    )
+    .unwrap();
+    let check = render(&sites, &out, &["--check"]);
+    assert_eq!(check.status.code(), Some(1), "the overlay must now list extras");
+    assert_eq!(render(&sites, &out, &[]).status.code(), Some(0));
+    let built = std::process::Command::new(tool("kustomize"))
+        .arg("build")
+        .arg(out.join("plant-c/overlays/prod"))
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", stderr(&built));
+    assert!(documents(&stdout(&built))
+        .iter()
+        .any(|object| object["kind"] == "SealedSecret"));
+    assert!(extras.join("sealedsecret.yaml").is_file());
+}
+
+/// An architecture switch recreates the StatefulSets under new names: the function says so in a
+/// warning result (and on stderr), comparing with the owned objects of the earlier run in its input.
+#[test]
+fn an_architecture_switch_warns_that_the_statefulsets_are_recreated() {
+    let failover = read("bases/failover/spec/ignition.yaml");
+    let list = |spec: &str, items: &[serde_norway::Value]| {
+        let mut all = items.to_vec();
+        all.push(parse(spec));
+        serde_norway::to_string(&serde_norway::Value::Mapping(serde_norway::Mapping::from_iter([
+            ("apiVersion".into(), "config.kubernetes.io/v1".into()),
+            ("kind".into(), "ResourceList".into()),
+            ("items".into(), serde_norway::Value::Sequence(all)),
+        ])))
+        .unwrap()
+    };
+    let first = run_function(&list(&failover, &[]));
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let earlier: Vec<serde_norway::Value> = items(&parse(&stdout(&first)))
+        .into_iter()
+        .filter(|item| item["kind"] != "IgnitionCluster")
+        .collect();
+    let same = run_function(&list(&failover, &earlier));
+    assert!(parse(&stdout(&same))["results"].is_null(), "no change, no warning");
+    let scaleout = failover
+        .replace("architecture: failover", "architecture: scaleout")
+        .replace("  gateway:", "  backend:");
+    let switched = run_function(&list(&scaleout, &earlier));
+    assert_eq!(
+        switched.status.code(),
+        Some(0),
+        "a warning is not an error: {}",
+        stderr(&switched)
+    );
+    let results = parse(&stdout(&switched))["results"].clone();
+    let results = results.as_sequence().expect("a warning result");
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["severity"], "warning");
+    assert_eq!(results[0]["resourceRef"]["name"], "plant-b-gateway");
+    let message = results[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("StatefulSet plant-b-gateway is no longer generated (now: plant-b-backend"),
+        "{message}"
+    );
+    assert!(stderr(&switched).contains("ignition-krm: warning: StatefulSet scada/plant-b-gateway: StatefulSet plant-b-gateway is no longer generated"), "{}", stderr(&switched));
+}
