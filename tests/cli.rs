@@ -423,9 +423,11 @@ fn an_architecture_switch_warns_that_the_statefulsets_are_recreated() {
         .collect();
     let same = run_function(&list(&failover, &earlier));
     assert!(parse(&stdout(&same))["results"].is_null(), "no change, no warning");
+    // Each scaleout frontend needs a licence of its own, so the pair's licence moves to the backend.
     let scaleout = failover
         .replace("architecture: failover", "architecture: scaleout")
-        .replace("  gateway:", "  backend:");
+        .replace("  license:\n    secret: plant-b-license", "")
+        .replace("  gateway:", "  backend:\n    license: {secret: plant-b-license}");
     let switched = run_function(&list(&scaleout, &earlier));
     assert_eq!(
         switched.status.code(),
