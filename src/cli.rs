@@ -9,6 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use serde::Deserialize;
 use serde_norway::Value;
 
+use crate::fleet::{self, FleetArgs};
 use crate::function::{self, Outcome};
 use crate::krm::{self, KrmResult, ResourceList};
 use crate::render::{self, SpecSource, Tree};
@@ -62,6 +63,8 @@ enum Command {
         /// Exits 1 when a file was written or removed (for pre-commit hooks).
         #[arg(long, conflicts_with = "check")]
         fail_on_change: bool,
+        #[command(flatten)]
+        fleet: crate::fleet::FleetArgs,
     },
     /// Argo CD config management plugin: prints the manifests of the spec in the working directory
     /// for the environment in ARGOCD_ENV_IGNITION_ENVIRONMENT or the `environment` plugin parameter.
@@ -88,7 +91,8 @@ pub fn run(cli: Cli) -> u8 {
             out,
             check,
             fail_on_change,
-        }) => render_command(&specs, &out, check, fail_on_change),
+            fleet,
+        }) => render_command(&specs, &out, check, fail_on_change, &fleet),
         Some(Command::ArgocdGenerate { files }) => match argocd_environment() {
             Ok(environment) => manifests(&files, environment.as_deref()),
             Err(message) => {
@@ -246,8 +250,13 @@ fn set_annotation(object: &mut Value, key: &str, value: &str) {
 }
 
 /// `render`: builds the tree in memory, then writes it or compares it with the disk.
-fn render_command(inputs: &[PathBuf], out: &Path, check: bool, fail_on_change: bool) -> u8 {
-    let tree = match find_specs(inputs, out).and_then(|specs| render::render(&specs)) {
+fn render_command(inputs: &[PathBuf], out: &Path, check: bool, fail_on_change: bool, fleet: &FleetArgs) -> u8 {
+    let rendered = find_specs(inputs, out).and_then(|specs| {
+        let mut tree = render::render(&specs)?;
+        fleet::extend(&mut tree, &specs, fleet, &out.to_string_lossy())?;
+        Ok(tree)
+    });
+    let tree = match rendered {
         Ok(tree) => tree,
         Err(errors) => {
             for error in errors {

@@ -6,6 +6,7 @@
 
 pub mod block_yaml;
 pub mod cli;
+pub mod fleet;
 pub mod function;
 pub mod generate;
 pub mod krm;

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 use serde_norway::Value;
 
 pub use quantity::Quantity;
+pub use site::{is_dns_label, is_dns_subdomain};
 pub use site::{
     AutoscalingSettings, GanCertificateSettings, GatewayNetworkSettings, HttpRouteSettings, IngressSettings,
     RedundancySettings, RestoreSettings, RestoreSource, Site, Tier, TierKind, VersionLine,
