@@ -9,6 +9,8 @@
 #   time                       GNU time (/usr/bin/time, apt package time), for peak memory in the hostile-input tests
 #   pre-commit                 PyPI pre-commit, in the same venv (the hook test runs pre-commit try-repo)
 #   kpt                        not installed: the one found on PATH is linked (a warning if there is none)
+#   buildah                    Debian package buildah, only where missing: builds the Dockerfile's image without a
+#                              daemon for tests/artifacts.rs
 #
 # Idempotent: a tool is (re)installed only when its stamp file (.tools/stamps/<tool>, holding the version) is
 # missing or holds another version, or its binary is gone. A second run takes about a second and prints one line
@@ -194,11 +196,13 @@ missing_packages=()
 command -v curl >/dev/null 2>&1 || missing_packages+=(curl)
 command -v keytool >/dev/null 2>&1 || missing_packages+=(default-jre-headless)
 command -v openssl >/dev/null 2>&1 || missing_packages+=(openssl)
+# The image test builds the Dockerfile with buildah (no daemon) and runs the image's binary with chroot.
+[[ -x /usr/bin/buildah ]] || missing_packages+=(buildah)
 if ((${#missing_packages[@]})); then
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing_packages[*]} and no apt-get to install them"
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
   say "installed ${missing_packages[*]}"
 else
-  say "curl, keytool, openssl ok"
+  say "curl, keytool, openssl, buildah ok"
 fi

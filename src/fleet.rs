@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::generate::custom::custom_resource;
 use crate::render::{self, SpecSource, Tree};
-use crate::spec::{self, is_dns_label, is_dns_subdomain};
+use crate::spec::{is_dns_label, is_dns_subdomain};
 
 /// The directory below `--out` that holds the fleet files.
 pub const FLEET_DIR: &str = "_fleet";
@@ -382,37 +382,66 @@ fn repo_path(given: Option<&str>, out: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
+/// What the fleet needs of a spec that `render` has validated: its name, namespace and environment
+/// names (in name order). Read from the object rather than loaded again: loading validates every
+/// environment, which `render` has just done.
+struct SiteEntry<'a> {
+    source: &'a SpecSource,
+    name: &'a str,
+    namespace: Option<&'a str>,
+    environments: Vec<&'a str>,
+}
+
+impl<'a> SiteEntry<'a> {
+    fn new(source: &'a SpecSource) -> Self {
+        let object = &source.object;
+        let text = |keys: &[&str]| {
+            keys.iter()
+                .try_fold(object, |value, key| value.get(key))
+                .and_then(serde_norway::Value::as_str)
+        };
+        let mut environments: Vec<&str> = object
+            .get("spec")
+            .and_then(|spec| spec.get("environments"))
+            .and_then(serde_norway::Value::as_mapping)
+            .map(|environments| environments.keys().filter_map(serde_norway::Value::as_str).collect())
+            .unwrap_or_default();
+        environments.sort_unstable();
+        SiteEntry {
+            source,
+            name: text(&["metadata", "name"]).unwrap_or_default(),
+            namespace: text(&["metadata", "namespace"]),
+            environments,
+        }
+    }
+}
+
 /// One deployment per site and environment (per site for a site without environments), in site
-/// and environment name order.
+/// and environment name order. The specs have been rendered without error.
 pub fn deployments(specs: &[SpecSource], repo_path: &str) -> Result<Vec<Deployment>, Vec<String>> {
     let mut deployments = Vec::new();
     let mut errors = Vec::new();
-    let mut sites: Vec<(String, &SpecSource, spec::Loaded)> = Vec::new();
-    for source in specs {
-        match spec::load_all(&source.object) {
-            Ok(loaded) => sites.push((loaded.base.name.clone(), source, loaded)),
-            Err(problems) => errors.extend(problems.iter().map(|problem| format!("{}: {problem}", source.file))),
-        }
-    }
-    sites.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut sites: Vec<SiteEntry> = specs.iter().map(SiteEntry::new).collect();
+    sites.sort_by(|a, b| a.name.cmp(b.name));
     let prefix = if repo_path.is_empty() {
         String::new()
     } else {
         format!("{repo_path}/")
     };
     let mut names: BTreeMap<String, String> = BTreeMap::new();
-    for (site, source, loaded) in &sites {
-        let Some(namespace) = loaded.base.namespace.clone() else {
+    for entry in &sites {
+        let (site, source) = (entry.name, entry.source);
+        let Some(namespace) = entry.namespace else {
             errors.push(format!(
                 "{}: metadata.namespace: --fleet needs the site's namespace: each Application or Kustomization deploys into it",
                 source.file
             ));
             continue;
         };
-        let environments: Vec<Option<&String>> = if loaded.environments.is_empty() {
+        let environments: Vec<Option<&str>> = if entry.environments.is_empty() {
             vec![None]
         } else {
-            loaded.environments.keys().map(Some).collect()
+            entry.environments.iter().copied().map(Some).collect()
         };
         for environment in environments {
             let (name, path) = match environment {
@@ -420,7 +449,7 @@ pub fn deployments(specs: &[SpecSource], repo_path: &str) -> Result<Vec<Deployme
                     format!("{site}-{environment}"),
                     format!("{prefix}{site}/overlays/{environment}"),
                 ),
-                None => (site.clone(), format!("{prefix}{site}/base")),
+                None => (site.to_owned(), format!("{prefix}{site}/base")),
             };
             let field = environment.map_or("metadata.name".to_owned(), |environment| {
                 format!("spec.environments.{environment}")
@@ -446,9 +475,9 @@ pub fn deployments(specs: &[SpecSource], repo_path: &str) -> Result<Vec<Deployme
             }
             deployments.push(Deployment {
                 name,
-                site: site.clone(),
-                environment: environment.cloned(),
-                namespace: namespace.clone(),
+                site: site.to_owned(),
+                environment: environment.map(str::to_owned),
+                namespace: namespace.to_owned(),
                 path,
             });
         }
