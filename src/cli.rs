@@ -251,10 +251,14 @@ fn set_annotation(object: &mut Value, key: &str, value: &str) {
 
 /// `render`: builds the tree in memory, then writes it or compares it with the disk.
 fn render_command(inputs: &[PathBuf], out: &Path, check: bool, fail_on_change: bool, fleet: &FleetArgs) -> u8 {
+    // With --fleet, the tree is the fleet's (src/fleet.rs), written and checked the same way.
     let rendered = find_specs(inputs, out).and_then(|specs| {
-        let mut tree = render::render(&specs)?;
-        fleet::extend(&mut tree, &specs, fleet, &out.to_string_lossy())?;
-        Ok(tree)
+        if fleet.kinds.is_empty() {
+            fleet::refuse_unused(fleet)?;
+            render::render(&specs)
+        } else {
+            fleet::render(&specs, fleet, &out.to_string_lossy())
+        }
     });
     let tree = match rendered {
         Ok(tree) => tree,

@@ -1,5 +1,5 @@
-//! Fleets: the objects that deploy every rendered site and environment at once, added to the
-//! rendered tree by `render --fleet argocd|flux`.
+//! Fleets: the objects that deploy every rendered site and environment at once, written by
+//! `render --fleet argocd|flux` into their own directory (`--out`), next to the rendered tree.
 //!
 //! - `argocd`: one Argo CD `ApplicationSet` whose list generator holds one element per site and
 //!   environment, so it makes one `Application` each, pointing at `<site>/overlays/<env>` (or
@@ -7,12 +7,11 @@
 //! - `flux`: one Flux `Kustomization` (kustomize.toolkit.fluxcd.io/v1) per site and environment,
 //!   pointing at the same paths of a `GitRepository` source.
 //!
-//! The files go to `<out>/_fleet/<kind>/` with a `kustomization.yaml` listing them, inside the
-//! rendered tree, so `render --check` sees their drift like any other file's. `_fleet` can never be
-//! a site's directory: site names are DNS labels, which have no `_`.
-//!
-//! Nothing is guessed: the repository URL and revision (Argo CD) and the source's name (Flux) come
-//! from flags, and a missing one is an error. No I/O here.
+//! The fleet is a tree like the rendered one (`<out>/argocd/`, `<out>/flux/`, each with a
+//! `kustomization.yaml` listing its files), so `render --check --fleet ...` sees its drift as it sees
+//! the sites'. Nothing is guessed: the rendered tree's path in the repository, the repository URL and
+//! revision (Argo CD) and the source's name (Flux) come from flags, and a missing one is an error.
+//! No I/O here.
 
 use std::collections::BTreeMap;
 
@@ -21,10 +20,8 @@ use serde::Serialize;
 
 use crate::generate::custom::custom_resource;
 use crate::render::{self, SpecSource, Tree};
-use crate::spec::{is_dns_label, is_dns_subdomain};
+use crate::spec::{self, is_dns_label, is_dns_subdomain};
 
-/// The directory below `--out` that holds the fleet files.
-pub const FLEET_DIR: &str = "_fleet";
 /// The ApplicationSet's name unless `--fleet-name` says otherwise.
 pub const DEFAULT_FLEET_NAME: &str = "ignition-sites";
 /// Argo CD's and Flux's own namespaces in their standard installs.
@@ -64,8 +61,8 @@ impl FleetKind {
 /// The `render` options of the fleet files.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct FleetArgs {
-    /// Also writes the fleet objects that deploy every site and environment, into <out>/_fleet/<KIND>/
-    /// (repeat it for both).
+    /// Writes, instead of the sites' trees, the objects that deploy every site and environment into
+    /// <out>/<KIND>/ (repeat it for both). Needs --repo-path.
     #[arg(long = "fleet", value_enum, value_name = "KIND")]
     pub kinds: Vec<FleetKind>,
     /// argocd: the Git repository URL the Applications read the rendered tree from.
@@ -77,7 +74,7 @@ pub struct FleetArgs {
     /// flux: the name of the GitRepository source holding the rendered tree.
     #[arg(long)]
     pub flux_source: Option<String>,
-    /// The path of --out inside the Git repository [default: --out as given, when it is relative].
+    /// The path of the rendered tree (the --out of `render` without --fleet) inside the Git repository.
     #[arg(long)]
     pub repo_path: Option<String>,
     /// The namespace of the fleet objects [default: argocd for Argo CD, flux-system for Flux].
@@ -203,24 +200,48 @@ pub struct Deployment {
     pub path: String,
 }
 
-/// Adds the fleet files the options ask for to a rendered tree. `out` is `--out` as given (the
-/// default repository path). The specs have been rendered without error.
-pub fn extend(tree: &mut Tree, specs: &[SpecSource], args: &FleetArgs, out: &str) -> Result<(), Vec<String>> {
-    if args.kinds.is_empty() {
-        return match unused_option(args) {
-            Some(option) => Err(vec![format!("{option} is only used with --fleet")]),
-            None => Ok(()),
-        };
+/// Refuses fleet options given without `--fleet`: `render` then writes the sites' trees.
+pub fn refuse_unused(args: &FleetArgs) -> Result<(), Vec<String>> {
+    match unused_option(args) {
+        Some(option) => Err(vec![format!("{option} is only used with --fleet")]),
+        None => Ok(()),
     }
+}
+
+/// The fleet tree of the specs: `<kind>/...` for each kind asked for. `out` is `--out` as given,
+/// which must not be the rendered tree itself.
+pub fn render(specs: &[SpecSource], args: &FleetArgs, out: &str) -> Result<Tree, Vec<String>> {
     let mut errors = check_options(args);
-    let repo_path = match repo_path(args.repo_path.as_deref(), out) {
-        Ok(path) => path,
-        Err(message) => {
-            errors.push(message);
-            String::new()
+    let repo_path = match args.repo_path.as_deref() {
+        None => {
+            errors.push(
+                "--fleet needs --repo-path: the path of the rendered tree (render's --out without --fleet) inside the Git repository"
+                    .to_owned(),
+            );
+            None
         }
+        Some(given) => match repo_path(given) {
+            Ok(path) if repo_path(out).is_ok_and(|out| out == path) => {
+                errors.push(format!(
+                    "--out: {out:?} is the rendered tree (--repo-path): the fleet needs a directory of its own"
+                ));
+                None
+            }
+            Ok(path) => Some(path),
+            Err(message) => {
+                errors.push(message);
+                None
+            }
+        },
     };
-    let deployments = match deployments(specs, &repo_path) {
+    let mut loaded = Vec::new();
+    for source in specs {
+        match spec::load_all(&source.object) {
+            Ok(_) => loaded.push(source),
+            Err(problems) => errors.extend(problems.iter().map(|problem| format!("{}: {problem}", source.file))),
+        }
+    }
+    let deployments = match deployments(&loaded, repo_path.as_deref().unwrap_or_default()) {
         Ok(deployments) => deployments,
         Err(problems) => {
             errors.extend(problems);
@@ -233,14 +254,11 @@ pub fn extend(tree: &mut Tree, specs: &[SpecSource], args: &FleetArgs, out: &str
     let mut kinds = args.kinds.clone();
     kinds.sort();
     kinds.dedup();
-    // As every directory of the tree, `_fleet` has its own kustomization.yaml: Flux pointed at it
-    // builds nothing rather than sweeping up both kinds.
-    tree.insert(
-        format!("{FLEET_DIR}/kustomization.yaml"),
-        render::kustomization(&[], &[]),
-    );
+    let mut tree = Tree::new();
+    // As every directory of the rendered tree, the fleet's root has its own kustomization.yaml:
+    // Flux pointed at it builds nothing rather than sweeping up both kinds.
+    tree.insert("kustomization.yaml".to_owned(), render::kustomization(&[], &[]));
     for kind in kinds {
-        let dir = format!("{FLEET_DIR}/{}", kind.name());
         let files = match kind {
             FleetKind::Argocd => vec![(
                 "applicationset.yaml".to_owned(),
@@ -258,11 +276,14 @@ pub fn extend(tree: &mut Tree, specs: &[SpecSource], args: &FleetArgs, out: &str
         };
         let names: Vec<String> = files.iter().map(|(file, _)| file.clone()).collect();
         for (file, object) in files {
-            tree.insert(format!("{dir}/{file}"), render::document(&object));
+            tree.insert(format!("{}/{file}", kind.name()), render::document(&object));
         }
-        tree.insert(format!("{dir}/kustomization.yaml"), render::kustomization(&names, &[]));
+        tree.insert(
+            format!("{}/kustomization.yaml", kind.name()),
+            render::kustomization(&names, &[]),
+        );
     }
-    Ok(())
+    Ok(tree)
 }
 
 /// A fleet option given without `--fleet`, or for the other kind only.
@@ -355,21 +376,11 @@ fn is_plain_text(text: &str) -> bool {
     !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// The repository path of the rendered tree: `--repo-path`, or `--out` when it is a plain relative
-/// path; without `./`, `//` or a trailing `/`. Empty for the repository root.
-fn repo_path(given: Option<&str>, out: &str) -> Result<String, String> {
-    let (option, path) = match given {
-        Some(path) => ("--repo-path", path),
-        None => ("--out", out),
-    };
-    let hint = if given.is_some() {
-        ""
-    } else {
-        ": give --repo-path, the path of --out inside the Git repository"
-    };
+/// `--repo-path` without `./`, `//` or a trailing `/`; empty for the repository root.
+fn repo_path(path: &str) -> Result<String, String> {
     if path.starts_with('/') || path.contains('\\') || path.chars().any(char::is_control) {
         return Err(format!(
-            "{option}: {path:?} is not a path relative to the repository root{hint}"
+            "--repo-path: {path:?} is not a path relative to the repository root"
         ));
     }
     let parts: Vec<&str> = path
@@ -377,14 +388,13 @@ fn repo_path(given: Option<&str>, out: &str) -> Result<String, String> {
         .filter(|part| !part.is_empty() && *part != ".")
         .collect();
     if parts.contains(&"..") {
-        return Err(format!("{option}: {path:?} leaves the repository root (`..`){hint}"));
+        return Err(format!("--repo-path: {path:?} leaves the repository root (`..`)"));
     }
     Ok(parts.join("/"))
 }
 
-/// What the fleet needs of a spec that `render` has validated: its name, namespace and environment
-/// names (in name order). Read from the object rather than loaded again: loading validates every
-/// environment, which `render` has just done.
+/// What the fleet needs of a spec that has been loaded without error: its name, namespace and
+/// environment names (in name order).
 struct SiteEntry<'a> {
     source: &'a SpecSource,
     name: &'a str,
@@ -417,11 +427,11 @@ impl<'a> SiteEntry<'a> {
 }
 
 /// One deployment per site and environment (per site for a site without environments), in site
-/// and environment name order. The specs have been rendered without error.
-pub fn deployments(specs: &[SpecSource], repo_path: &str) -> Result<Vec<Deployment>, Vec<String>> {
+/// and environment name order. The specs have been loaded without error.
+fn deployments(specs: &[&SpecSource], repo_path: &str) -> Result<Vec<Deployment>, Vec<String>> {
     let mut deployments = Vec::new();
     let mut errors = Vec::new();
-    let mut sites: Vec<SiteEntry> = specs.iter().map(SiteEntry::new).collect();
+    let mut sites: Vec<SiteEntry> = specs.iter().copied().map(SiteEntry::new).collect();
     sites.sort_by(|a, b| a.name.cmp(b.name));
     let prefix = if repo_path.is_empty() {
         String::new()
@@ -429,8 +439,16 @@ pub fn deployments(specs: &[SpecSource], repo_path: &str) -> Result<Vec<Deployme
         format!("{repo_path}/")
     };
     let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for entry in &sites {
         let (site, source) = (entry.name, entry.source);
+        if let Some(other) = seen.insert(site, &source.file) {
+            errors.push(format!(
+                "{}: metadata.name: site {site:?} is also in {other}: each site renders to its own directory, so names must be unique",
+                source.file
+            ));
+            continue;
+        }
         let Some(namespace) = entry.namespace else {
             errors.push(format!(
                 "{}: metadata.namespace: --fleet needs the site's namespace: each Application or Kustomization deploys into it",
@@ -602,13 +620,13 @@ mod tests {
 
     #[test]
     fn repository_paths_are_normalized_and_never_leave_the_root() {
-        assert_eq!(repo_path(None, "./rendered/").unwrap(), "rendered");
-        assert_eq!(repo_path(None, ".").unwrap(), "");
-        assert_eq!(repo_path(Some("a//b/./c"), "/abs").unwrap(), "a/b/c");
-        assert!(repo_path(None, "/tmp/rendered").unwrap_err().contains("--repo-path"));
-        assert!(repo_path(None, "../rendered")
+        assert_eq!(repo_path("./rendered/").unwrap(), "rendered");
+        assert_eq!(repo_path(".").unwrap(), "");
+        assert_eq!(repo_path("a//b/./c").unwrap(), "a/b/c");
+        assert!(repo_path("/tmp/rendered").is_err());
+        assert!(repo_path("../rendered")
             .unwrap_err()
             .contains("leaves the repository root"));
-        assert!(repo_path(Some("a\\b"), "x").is_err());
+        assert!(repo_path("a\\b").is_err());
     }
 }

@@ -14,8 +14,8 @@ use common::*;
 use serde_json::Value as Json;
 
 const EXAMPLE_SITES: &str = "examples/sites";
-const EXAMPLE_TREE: &str = "examples/rendered";
-/// The options the committed example fleet is rendered with (README, "Fleets").
+const EXAMPLE_FLEETS: &str = "examples/fleets";
+/// The options the committed example fleet is rendered with (README, "Fleets"), but `--repo-path`.
 const EXAMPLE_FLEET: &[&str] = &[
     "--fleet",
     "argocd",
@@ -45,14 +45,24 @@ fn render_in(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// Renders the example sites with both fleets into `<scratch>/rendered`, run from the scratch
-/// directory (so the repository path defaults to `rendered`).
+/// The arguments that render the example fleet into `<scratch>/fleets` for the tree in
+/// `<scratch>/rendered` (the scratch directory stands for the repository root).
+fn fleet_args(sites: &Path) -> Vec<String> {
+    let mut args: Vec<String> = [sites.to_str().unwrap(), "--out", "fleets", "--repo-path", "rendered"]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(EXAMPLE_FLEET.iter().map(|arg| (*arg).to_owned()));
+    args
+}
+
+/// Renders the example sites into `<scratch>/rendered` and their fleets into `<scratch>/fleets`.
 fn render_examples(name: &str) -> PathBuf {
     let dir = scratch(name);
     let sites = repo_root().join(EXAMPLE_SITES);
-    let mut args = vec![sites.to_str().unwrap(), "--out", "rendered"];
-    args.extend_from_slice(EXAMPLE_FLEET);
-    let output = render_in(&dir, &args);
+    let output = render_in(&dir, &[sites.to_str().unwrap(), "--out", "rendered"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let args = fleet_args(&sites);
+    let output = render_in(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(output.status.success(), "{}", stderr(&output));
     dir
 }
@@ -303,7 +313,7 @@ fn expected_deployments(rendered: &Path) -> BTreeMap<String, String> {
 #[test]
 fn the_application_set_and_its_applications_match_the_argocd_crds() {
     let dir = render_examples("argocd-schema");
-    let application_set = yaml_file(&dir.join("rendered/_fleet/argocd/applicationset.yaml"));
+    let application_set = yaml_file(&dir.join("fleets/argocd/applicationset.yaml"));
     let (errors, rules) = check(
         &application_set,
         &crd_schema("argocd/applicationset-crd.yaml", "v1alpha1"),
@@ -345,7 +355,7 @@ fn the_application_set_and_its_applications_match_the_argocd_crds() {
 fn the_flux_kustomizations_match_the_flux_crd() {
     let dir = render_examples("flux-schema");
     let schema = crd_schema("flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml", "v1");
-    let fleet = dir.join("rendered/_fleet/flux");
+    let fleet = dir.join("fleets/flux");
     let listed = yaml_file(&fleet.join("kustomization.yaml"));
     let mut deployed = BTreeMap::new();
     for file in listed["resources"].as_array().unwrap() {
@@ -377,7 +387,7 @@ fn the_schema_check_fails_on_objects_the_api_server_would_refuse() {
     // The check must be able to fail: each broken copy of a valid object is refused.
     let dir = render_examples("negative-control");
     let schema = crd_schema("flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml", "v1");
-    let valid = yaml_file(&dir.join("rendered/_fleet/flux/kustomization-plant-c-dev.yaml"));
+    let valid = yaml_file(&dir.join("fleets/flux/kustomization-plant-c-dev.yaml"));
     assert!(check(&valid, &schema).0.is_empty());
     type Breakage = (&'static str, fn(&mut Json));
     let broken: [Breakage; 5] = [
@@ -400,7 +410,7 @@ fn the_schema_check_fails_on_objects_the_api_server_would_refuse() {
         breaks(&mut object);
         assert!(!check(&object, &schema).0.is_empty(), "{what} passed the schema check");
     }
-    let application_set = yaml_file(&dir.join("rendered/_fleet/argocd/applicationset.yaml"));
+    let application_set = yaml_file(&dir.join("fleets/argocd/applicationset.yaml"));
     let schema = crd_schema("argocd/applicationset-crd.yaml", "v1alpha1");
     let mut broken = application_set.clone();
     broken["spec"]["template"]["spec"]["source"]["repoUrl"] = "x".into();
@@ -414,19 +424,27 @@ fn the_schema_check_fails_on_objects_the_api_server_would_refuse() {
 
 #[test]
 fn the_committed_example_fleets_are_current() {
-    let mut args = vec!["render", EXAMPLE_SITES, "--out", EXAMPLE_TREE, "--check"];
+    let mut args = vec![
+        "render",
+        EXAMPLE_SITES,
+        "--out",
+        EXAMPLE_FLEETS,
+        "--repo-path",
+        "examples/rendered",
+        "--check",
+    ];
     args.extend_from_slice(EXAMPLE_FLEET);
     let output = ignition_krm().current_dir(repo_root()).args(&args).output().unwrap();
     assert!(
         output.status.success(),
-        "examples/rendered/_fleet is stale: run `cargo run -- {}` without --check\n{}{}",
+        "examples/fleets is stale: run `cargo run -- {}` without --check\n{}{}",
         args.join(" "),
         stdout(&output),
         stderr(&output)
     );
-    for file in ["_fleet/argocd/applicationset.yaml", "_fleet/flux/kustomization.yaml"] {
+    for file in ["argocd/applicationset.yaml", "flux/kustomization.yaml"] {
         assert!(
-            repo_root().join(EXAMPLE_TREE).join(file).is_file(),
+            repo_root().join(EXAMPLE_FLEETS).join(file).is_file(),
             "{file} is not committed"
         );
     }
@@ -435,20 +453,19 @@ fn the_committed_example_fleets_are_current() {
 #[test]
 fn check_sees_fleet_drift_and_render_restores_it() {
     let dir = render_examples("drift");
-    let sites = repo_root().join(EXAMPLE_SITES);
-    let mut args = vec![sites.to_str().unwrap(), "--out", "rendered"];
-    args.extend_from_slice(EXAMPLE_FLEET);
+    let args = fleet_args(&repo_root().join(EXAMPLE_SITES));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let check_args: Vec<&str> = args.iter().copied().chain(["--check"]).collect();
     assert!(render_in(&dir, &check_args).status.success(), "a fresh render drifts");
 
-    let application_set = dir.join("rendered/_fleet/argocd/applicationset.yaml");
+    let application_set = dir.join("fleets/argocd/applicationset.yaml");
     let edited = std::fs::read_to_string(&application_set)
         .unwrap()
         .replace("targetRevision: main", "targetRevision: dev");
     std::fs::write(&application_set, &edited).unwrap();
-    std::fs::remove_file(dir.join("rendered/_fleet/flux/kustomization-plant-d-dev.yaml")).unwrap();
+    std::fs::remove_file(dir.join("fleets/flux/kustomization-plant-d-dev.yaml")).unwrap();
     std::fs::write(
-        dir.join("rendered/_fleet/flux/kustomization-old-site.yaml"),
+        dir.join("fleets/flux/kustomization-old-site.yaml"),
         "kind: Kustomization\n",
     )
     .unwrap();
@@ -462,11 +479,11 @@ fn check_sees_fleet_drift_and_render_restores_it() {
         "{report}"
     );
     assert!(
-        report.contains("missing: rendered/_fleet/flux/kustomization-plant-d-dev.yaml"),
+        report.contains("missing: fleets/flux/kustomization-plant-d-dev.yaml"),
         "{report}"
     );
     assert!(
-        report.contains("stray: rendered/_fleet/flux/kustomization-old-site.yaml"),
+        report.contains("stray: fleets/flux/kustomization-old-site.yaml"),
         "{report}"
     );
     assert_eq!(
@@ -487,7 +504,11 @@ fn check_sees_fleet_drift_and_render_restores_it() {
         render_in(&dir, &check_args).status.success(),
         "render did not restore the fleet"
     );
-    assert!(!dir.join("rendered/_fleet/flux/kustomization-old-site.yaml").exists());
+    assert!(!dir.join("fleets/flux/kustomization-old-site.yaml").exists());
+    // The sites' tree was never touched by the fleet's render.
+    let sites = repo_root().join(EXAMPLE_SITES);
+    let tree = render_in(&dir, &[sites.to_str().unwrap(), "--out", "rendered", "--check"]);
+    assert!(tree.status.success(), "{}", stdout(&tree));
 }
 
 // ----------------------------------------------------------------------------- refused options
@@ -512,7 +533,7 @@ spec:
 fn refused(name: &str, specs: &str, args: &[&str], expected: &[&str]) {
     let dir = scratch(name);
     std::fs::write(dir.join("sites.yaml"), specs).unwrap();
-    let mut all = vec!["sites.yaml", "--out", "rendered"];
+    let mut all = vec!["sites.yaml", "--out", "fleets"];
     all.extend_from_slice(args);
     let output = render_in(&dir, &all);
     let errors = stderr(&output);
@@ -524,27 +545,33 @@ fn refused(name: &str, specs: &str, args: &[&str], expected: &[&str]) {
         assert!(line.contains(expected), "{name}: {line:?} lacks {expected:?}");
     }
     assert!(stdout(&output).is_empty(), "{name}: stdout");
-    assert!(!dir.join("rendered").exists(), "{name}: wrote a tree");
+    assert!(!dir.join("fleets").exists(), "{name}: wrote a tree");
 }
 
 #[test]
 fn missing_or_bad_fleet_options_are_refused_and_nothing_is_written() {
+    let path = ["--repo-path", "rendered"];
+    let with_path = |args: &[&'static str]| -> Vec<&'static str> { path.iter().chain(args).copied().collect() };
     refused(
         "argocd-bare",
         TWO_SITES,
         &["--fleet", "argocd"],
-        &["needs --repo-url", "needs --revision"],
+        &[
+            "needs --repo-url",
+            "needs --revision",
+            "--fleet needs --repo-path: the path of the rendered tree",
+        ],
     );
     refused(
         "flux-bare",
         TWO_SITES,
-        &["--fleet", "flux"],
+        &with_path(&["--fleet", "flux"]),
         &["--fleet flux needs --flux-source"],
     );
     refused(
         "argocd-empty",
         TWO_SITES,
-        &["--fleet", "argocd", "--repo-url", "", "--revision", "a b"],
+        &with_path(&["--fleet", "argocd", "--repo-url", "", "--revision", "a b"]),
         &[
             "--repo-url: \"\" must be a URL",
             "--revision: \"a b\" must be a branch, tag or commit",
@@ -553,14 +580,14 @@ fn missing_or_bad_fleet_options_are_refused_and_nothing_is_written() {
     refused(
         "flux-bad-names",
         TWO_SITES,
-        &[
+        &with_path(&[
             "--fleet",
             "flux",
             "--flux-source",
             "Plants",
             "--fleet-namespace",
             "flux.system",
-        ],
+        ]),
         &[
             "--flux-source: \"Plants\" is not a Kubernetes object name",
             "--fleet-namespace: \"flux.system\" is not a DNS label",
@@ -569,7 +596,7 @@ fn missing_or_bad_fleet_options_are_refused_and_nothing_is_written() {
     refused(
         "wrong-kind-option",
         TWO_SITES,
-        &["--fleet", "flux", "--flux-source", "plants", "--revision", "main"],
+        &with_path(&["--fleet", "flux", "--flux-source", "plants", "--revision", "main"]),
         &["--revision is only used with --fleet argocd"],
     );
     refused(
@@ -579,7 +606,7 @@ fn missing_or_bad_fleet_options_are_refused_and_nothing_is_written() {
         &["--repo-url is only used with --fleet"],
     );
     refused(
-        "absolute-out",
+        "absolute-path",
         TWO_SITES,
         &[
             "--fleet",
@@ -591,9 +618,15 @@ fn missing_or_bad_fleet_options_are_refused_and_nothing_is_written() {
         ],
         &["--repo-path: \"/srv/rendered\" is not a path relative to the repository root"],
     );
+    refused(
+        "same-directory",
+        TWO_SITES,
+        &["--fleet", "flux", "--flux-source", "plants", "--repo-path", "./fleets/"],
+        &["--out: \"fleets\" is the rendered tree (--repo-path): the fleet needs a directory of its own"],
+    );
     let output = render_in(
         &scratch("unknown-kind"),
-        &["x.yaml", "--out", "rendered", "--fleet", "helm"],
+        &["x.yaml", "--out", "fleets", "--fleet", "helm"],
     );
     assert_eq!(output.status.code(), Some(2));
     assert!(
@@ -614,7 +647,7 @@ fn sites_the_fleet_cannot_name_or_place_are_refused() {
     refused(
         "no-namespace",
         &no_namespace,
-        &["--fleet", "flux", "--flux-source", "plants"],
+        &["--fleet", "flux", "--flux-source", "plants", "--repo-path", "rendered"],
         &["sites.yaml: metadata.namespace: --fleet needs the site's namespace"],
     );
     // plant-b's environment `dev` and a site named plant-b-dev would be one Application.
@@ -624,8 +657,24 @@ fn sites_the_fleet_cannot_name_or_place_are_refused() {
     refused(
         "clash",
         &clash,
-        &["--fleet", "flux", "--flux-source", "plants"],
+        &["--fleet", "flux", "--flux-source", "plants", "--repo-path", "rendered"],
         &["metadata.name: site \"plant-b-dev\" and site \"plant-b\", environment \"dev\" would both deploy as \"plant-b-dev\""],
+    );
+    // The specs are validated as `render` validates them: a bad one is refused with its field.
+    refused(
+        "bad-spec",
+        &TWO_SITES.replace("version: \"8.3.3\"\n", "version: latest\n"),
+        &["--fleet", "flux", "--flux-source", "plants", "--repo-path", "rendered"],
+        &["sites.yaml: spec.version: \"latest\" is not allowed"],
+    );
+    refused(
+        "same-site-twice",
+        &format!(
+            "{TWO_SITES}---\n{}",
+            TWO_SITES.split("---").nth(1).unwrap().trim_start()
+        ),
+        &["--fleet", "flux", "--flux-source", "plants", "--repo-path", "rendered"],
+        &["sites.yaml: metadata.name: site \"plant-b\" is also in sites.yaml"],
     );
     let long = TWO_SITES.replace(
         "dev: {}",
@@ -634,7 +683,7 @@ fn sites_the_fleet_cannot_name_or_place_are_refused() {
     refused(
         "too-long",
         &long,
-        &["--fleet", "argocd", "--repo-url", "https://x", "--revision", "main"],
+        &["--fleet", "argocd", "--repo-url", "https://x", "--revision", "main", "--repo-path", "rendered"],
         &["spec.environments.a-very-long-environment-name-that-is-still-a-good-dns-label: the fleet names this deployment"],
     );
 }
@@ -646,6 +695,8 @@ fn a_site_without_environments_deploys_its_base_and_the_output_is_deterministic(
     let args = [
         "sites.yaml",
         "--out",
+        "./deploy//fleet/",
+        "--repo-path",
         "./deploy//rendered/",
         "--fleet",
         "flux",
@@ -661,7 +712,7 @@ fn a_site_without_environments_deploys_its_base_and_the_output_is_deterministic(
         "gitops",
     ];
     assert!(render_in(&dir, &args).status.success());
-    let fleet = dir.join("deploy/rendered/_fleet");
+    let fleet = dir.join("deploy/fleet");
     let plant_a = yaml_file(&fleet.join("flux/kustomization-plant-a.yaml"));
     assert_eq!(plant_a["spec"]["path"], "./deploy/rendered/plant-a/base");
     assert_eq!(plant_a["metadata"]["namespace"], "gitops");
