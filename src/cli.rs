@@ -64,7 +64,7 @@ enum Command {
         #[arg(long, conflicts_with = "check")]
         fail_on_change: bool,
         #[command(flatten)]
-        fleet: crate::fleet::FleetArgs,
+        fleet: FleetArgs,
     },
     /// Argo CD config management plugin: prints the manifests of the spec in the working directory
     /// for the environment in ARGOCD_ENV_IGNITION_ENVIRONMENT or the `environment` plugin parameter.
