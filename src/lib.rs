@@ -9,6 +9,7 @@ pub mod block_yaml;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod fleet;
 pub mod function;
 pub mod generate;
 pub mod io;

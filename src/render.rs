@@ -229,7 +229,7 @@ fn patch_entry(path: &str, target: Option<Value>) -> Value {
     Value::Mapping(entry)
 }
 
-fn kustomization(resources: &[String], patches: &[Value]) -> Vec<u8> {
+pub(crate) fn kustomization(resources: &[String], patches: &[Value]) -> Vec<u8> {
     let mut kustomization = Mapping::from_iter([
         ("apiVersion".into(), "kustomize.config.k8s.io/v1beta1".into()),
         ("kind".into(), "Kustomization".into()),
@@ -244,7 +244,7 @@ fn kustomization(resources: &[String], patches: &[Value]) -> Vec<u8> {
     document(&Value::Mapping(kustomization))
 }
 
-fn document(value: &Value) -> Vec<u8> {
+pub(crate) fn document(value: &Value) -> Vec<u8> {
     let mut out = HEADER.to_owned();
     out.push_str(&yaml::to_string(value));
     out.into_bytes()

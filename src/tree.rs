@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_norway::Value;
 
 use crate::error::{located, Error, Status};
+use crate::fleet::{self, FleetArgs};
 use crate::io::{self, documents, read_file, yaml_files};
 use crate::render::{self, SpecSource, Tree, EXTRAS, HEADER};
 use crate::spec;
@@ -23,10 +24,18 @@ pub enum Mode {
 }
 
 /// `render`: builds the tree in memory, then writes it or compares it with the disk.
-pub fn render(inputs: &[PathBuf], out: &Path, mode: Mode) -> Result<Status, Error> {
+///
+/// With `--fleet`, the tree is the fleet's ([`fleet::render`]), written and checked the same way.
+pub fn render(inputs: &[PathBuf], out: &Path, mode: Mode, fleet: &FleetArgs) -> Result<Status, Error> {
     let specs = find_specs(inputs, out)?;
-    let has_extras = |dir: &str| out.join(dir).join(EXTRAS).join("kustomization.yaml").is_file();
-    let tree = render::render_with_extras(&specs, &has_extras).map_err(Error::Invalid)?;
+    let tree = if fleet.kinds.is_empty() {
+        fleet::refuse_unused(fleet).map_err(Error::Invalid)?;
+        let has_extras = |dir: &str| out.join(dir).join(EXTRAS).join("kustomization.yaml").is_file();
+        render::render_with_extras(&specs, &has_extras)
+    } else {
+        fleet::render(&specs, fleet, &out.to_string_lossy())
+    }
+    .map_err(Error::Invalid)?;
     let drift = compare(&tree, out)?;
     match mode {
         Mode::Check { json } => check(&tree, &drift, out, json),

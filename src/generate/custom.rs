@@ -53,6 +53,9 @@ macro_rules! custom_resource {
     };
 }
 
+// The fleet objects (`crate::fleet`) are declared the same way.
+pub(crate) use custom_resource;
+
 custom_resource!(
     /// cert-manager's `Issuer`: self-signed, or a CA from a Secret.
     Issuer(IssuerSpec), "cert-manager.io", "v1", "Issuer", "issuers"

@@ -6,7 +6,7 @@
 mod autoscaler;
 mod certificates;
 mod config;
-mod custom;
+pub(crate) mod custom;
 mod ingress;
 pub mod names;
 mod policy;

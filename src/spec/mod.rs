@@ -23,6 +23,7 @@ pub use options::{
 };
 pub use quantity::Quantity;
 pub use schema_check::nearest as nearest_name;
+pub use site::{is_dns_label, is_dns_subdomain};
 pub use site::{
     AutoscalingSettings, GanCertificateSettings, GatewayNetworkSettings, HttpRouteSettings, IngressSettings,
     RedundancySettings, RestoreSettings, RestoreSource, Site, Tier, TierKind, VersionLine,
