@@ -464,9 +464,10 @@ fn check_sees_fleet_drift_and_render_restores_it() {
         .replace("targetRevision: main", "targetRevision: dev");
     std::fs::write(&application_set, &edited).unwrap();
     std::fs::remove_file(dir.join("fleets/flux/kustomization-plant-d-dev.yaml")).unwrap();
+    // A file render wrote once (it carries the header): a file without it would be the user's, and kept.
     std::fs::write(
         dir.join("fleets/flux/kustomization-old-site.yaml"),
-        "kind: Kustomization\n",
+        format!("{}kind: Kustomization\n", ignition_krm::render::HEADER),
     )
     .unwrap();
     let checked = render_in(&dir, &check_args);
@@ -537,7 +538,7 @@ fn refused(name: &str, specs: &str, args: &[&str], expected: &[&str]) {
     all.extend_from_slice(args);
     let output = render_in(&dir, &all);
     let errors = stderr(&output);
-    assert_eq!(output.status.code(), Some(1), "{name}: {errors}");
+    assert_eq!(output.status.code(), Some(2), "{name}: invalid input exits 2: {errors}");
     let lines: Vec<&str> = errors.lines().collect();
     assert_eq!(lines.len(), expected.len(), "{name}: one line per problem:\n{errors}");
     for (line, expected) in lines.iter().zip(expected) {
