@@ -411,3 +411,115 @@ fn document(value: &Value) -> Vec<u8> {
     out.push_str(&yaml::to_string(value));
     out.into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        serde_norway::from_str(text).unwrap()
+    }
+
+    /// The patch, as `op path [value]` lines, after checking that the independent json-patch crate
+    /// turns the base into the target with it.
+    fn patch_lines(base: &str, target: &str) -> Vec<String> {
+        let (base, target) = (yaml(base), yaml(target));
+        let operations = patch(&base, &target);
+        let json = serde_json::to_value(&operations).unwrap();
+        let parsed: json_patch::Patch = serde_json::from_value(json).unwrap();
+        let mut applied = serde_json::to_value(&base).unwrap();
+        json_patch::patch(&mut applied, &parsed).unwrap();
+        assert_eq!(applied, serde_json::to_value(&target).unwrap());
+        operations
+            .iter()
+            .map(|operation| {
+                let value = operation
+                    .get("value")
+                    .map(|value| format!(" {}", serde_json::to_string(value).unwrap()));
+                format!(
+                    "{} {}{}",
+                    text(operation, &["op"]),
+                    text(operation, &["path"]),
+                    value.unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    const BASE: &str = "containers:
+- name: gateway
+  env: [{name: A, value: '1'}, {name: B, value: '2'}, {name: C, value: '3'}]
+  volumeMounts: [{name: data, mountPath: /a}, {name: data, mountPath: /b}]
+- name: sidecar
+  image: x
+";
+
+    #[test]
+    fn an_item_inserted_in_the_middle_is_one_add_under_the_named_container() {
+        let target = BASE.replace("{name: B, value: '2'}", "{name: A2, value: new}, {name: B, value: '2'}");
+        assert_eq!(
+            patch_lines(BASE, &target),
+            [
+                r#"test /containers/0/name "gateway""#,
+                r#"add /containers/0/env/1 {"name":"A2","value":"new"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn removed_and_changed_items_are_named_before_the_operation() {
+        let target = BASE
+            .replace("{name: A, value: '1'}, ", "")
+            .replace("{name: C, value: '3'}", "{name: C, value: '4'}")
+            .replace("- name: sidecar\n  image: x\n", "");
+        assert_eq!(
+            patch_lines(BASE, &target),
+            [
+                r#"test /containers/1/name "sidecar""#,
+                "remove /containers/1",
+                r#"test /containers/0/name "gateway""#,
+                r#"test /containers/0/env/0/name "A""#,
+                "remove /containers/0/env/0",
+                r#"test /containers/0/env/1/name "C""#,
+                r#"replace /containers/0/env/1/value "4""#,
+            ]
+        );
+    }
+
+    #[test]
+    fn mounts_sharing_a_volume_are_keyed_by_mount_path() {
+        let target = BASE.replace("{name: data, mountPath: /a}, ", "");
+        assert_eq!(
+            patch_lines(BASE, &target),
+            [
+                r#"test /containers/0/name "gateway""#,
+                r#"test /containers/0/volumeMounts/0/mountPath "/a""#,
+                r#"test /containers/0/volumeMounts/0/name "data""#,
+                "remove /containers/0/volumeMounts/0",
+            ]
+        );
+    }
+
+    #[test]
+    fn reordered_and_unnamed_lists_are_compared_by_position_and_still_named() {
+        let target = BASE.replace(
+            "{name: A, value: '1'}, {name: B, value: '2'}",
+            "{name: B, value: '2'}, {name: A, value: '1'}",
+        );
+        let lines = patch_lines(BASE, &target);
+        assert!(
+            lines.contains(&r#"test /containers/0/env/0/name "A""#.to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&r#"replace /containers/0/env/0/name "B""#.to_owned()),
+            "{lines:?}"
+        );
+        assert_eq!(
+            patch_lines("args: [a, b, c]", "args: [a, c]"),
+            [r#"replace /args/1 "c""#, "remove /args/2"]
+        );
+        assert_eq!(patch_lines("a: {x~/y: 1}", "a: {x~/y: 2}"), ["replace /a/x~0~1y 2"]);
+        assert!(patch_lines(BASE, BASE).is_empty());
+    }
+}
