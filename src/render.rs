@@ -1,7 +1,7 @@
 //! The GitOps tree of a set of specs, in memory: for each site `<name>/base/` (one file per object)
-//! and `<name>/overlays/<environment>/` (RFC 6902 patches from the base to the environment, the
-//! objects only that environment has, and deletions of those it lacks). No I/O here: the caller
-//! writes the map or compares it with the disk.
+//! and `<name>/overlays/<environment>/` (RFC 6902 patches from the base to the environment that
+//! name every list item they change, the objects only that environment has, and deletions of those
+//! it lacks). No I/O here: the caller writes the map or compares it with the disk.
 //!
 //! The invariant, tested with the real kustomize: `kustomize build <name>/overlays/<env>` gives the
 //! same objects as the KRM function for that environment.
@@ -114,14 +114,12 @@ fn render_overlay(dir: &str, base: &[Value], environment: &[Value], extras: bool
             // converting both to JSON to find an empty diff.
             Some(changed) if same_in_order(object, changed) => continue,
             Some(changed) => {
-                let operations = json_patch::diff(&to_json(object), &to_json(changed));
-                if operations.0.is_empty() {
+                let operations = patch(object, changed);
+                if operations.is_empty() {
                     continue;
                 }
-                let operations = serde_norway::to_value(&operations)
-                    .unwrap_or_else(|error| unreachable!("a JSON patch always serializes: {error}"));
                 let patch_file = format!("patch-{file}");
-                tree.insert(format!("{dir}/{patch_file}"), document(&operations));
+                tree.insert(format!("{dir}/{patch_file}"), document(&Value::Sequence(operations)));
                 patches.push(patch_entry(&patch_file, Some(target(object))));
             }
             None => {
@@ -183,8 +181,188 @@ fn text<'a>(object: &'a Value, path: &[&str]) -> &'a str {
         .unwrap_or_default()
 }
 
-fn to_json(object: &Value) -> serde_json::Value {
-    serde_json::to_value(object).unwrap_or_else(|error| unreachable!("a generated object is JSON: {error}"))
+/// The RFC 6902 patch from `base` to `target`, written for a reviewer: every operation inside a
+/// list item that has a `name` (a container, an env variable, a volume, a port) is preceded by a
+/// `test` of that name, so the patch says which item it changes, and applying it to anything but
+/// the base fails instead of changing the wrong item. Lists whose items all carry a unique `name`
+/// (or, like volumeMounts, a unique `mountPath`) are compared by that key: an item inserted in the
+/// middle is one `add`, not a replacement of every item after it.
+fn patch(base: &Value, target: &Value) -> Vec<Value> {
+    let mut differ = Differ::default();
+    differ.value(base, target, "");
+    differ.operations
+}
+
+#[derive(Default)]
+struct Differ {
+    operations: Vec<Value>,
+    /// For each list item on the way to the current path: the `test` operations that name it, and
+    /// whether they are written yet (they are, once, before the first operation under the item).
+    guards: Vec<(Vec<Value>, bool)>,
+}
+
+/// The fields that identify a list item, in order of preference (`metadata/name`: the claim
+/// templates of a StatefulSet).
+const ITEM_KEYS: [&str; 3] = ["name", "mountPath", "metadata/name"];
+
+impl Differ {
+    fn emit(&mut self, op: &str, path: &str, value: Option<&Value>) {
+        for (tests, written) in &mut self.guards {
+            if !*written {
+                self.operations.extend(tests.iter().cloned());
+                *written = true;
+            }
+        }
+        self.operations.push(operation(op, path, value));
+    }
+
+    fn value(&mut self, base: &Value, target: &Value, path: &str) {
+        if same_in_order(base, target) {
+            return;
+        }
+        match (base, target) {
+            (Value::Mapping(base), Value::Mapping(target))
+                if base.keys().chain(target.keys()).all(|key| key.as_str().is_some()) =>
+            {
+                for (key, value) in base {
+                    let child = child(path, key.as_str().unwrap_or_default());
+                    match target.get(key) {
+                        Some(changed) => self.value(value, changed, &child),
+                        None => self.emit("remove", &child, None),
+                    }
+                }
+                for (key, value) in target.iter().filter(|(key, _)| !base.contains_key(*key)) {
+                    self.emit("add", &child(path, key.as_str().unwrap_or_default()), Some(value));
+                }
+            }
+            (Value::Sequence(base), Value::Sequence(target)) => self.sequence(base, target, path),
+            _ => self.emit("replace", path, Some(target)),
+        }
+    }
+
+    fn sequence(&mut self, base: &[Value], target: &[Value], path: &str) {
+        let key = ITEM_KEYS
+            .into_iter()
+            .find(|key| unique_keys(base, key).is_some() && unique_keys(target, key).is_some());
+        if let Some(key) = key {
+            let base_keys = unique_keys(base, key).unwrap_or_default();
+            let target_keys = unique_keys(target, key).unwrap_or_default();
+            let common_in_base: Vec<&str> = base_keys
+                .iter()
+                .copied()
+                .filter(|name| target_keys.contains(name))
+                .collect();
+            let common_in_target: Vec<&str> = target_keys
+                .iter()
+                .copied()
+                .filter(|name| base_keys.contains(name))
+                .collect();
+            // Reordered items have no readable patch by key: compared by position below.
+            if common_in_base == common_in_target {
+                self.keyed(base, target, path, key, &base_keys, &target_keys);
+                return;
+            }
+        }
+        let common = base.len().min(target.len());
+        for (index, (old, new)) in base.iter().zip(target).enumerate() {
+            self.item(old, None, &format!("{path}/{index}"), |differ, item_path| {
+                differ.value(old, new, item_path)
+            });
+        }
+        for (index, new) in target.iter().enumerate().skip(common) {
+            self.emit("add", &format!("{path}/{index}"), Some(new));
+        }
+        for (index, old) in base.iter().enumerate().skip(common).rev() {
+            self.item(old, None, &format!("{path}/{index}"), |differ, item_path| {
+                differ.emit("remove", item_path, None)
+            });
+        }
+    }
+
+    /// Items removed first (each at the position it has then), then the target walked in order:
+    /// an item the base has is compared with it, a new one is added where it belongs.
+    fn keyed(
+        &mut self,
+        base: &[Value],
+        target: &[Value],
+        path: &str,
+        key: &str,
+        base_keys: &[&str],
+        target_keys: &[&str],
+    ) {
+        let mut kept = Vec::new();
+        for (old, name) in base.iter().zip(base_keys) {
+            if target_keys.contains(name) {
+                kept.push(old);
+            } else {
+                let item_path = format!("{path}/{}", kept.len());
+                self.item(old, Some(key), &item_path, |differ, item_path| {
+                    differ.emit("remove", item_path, None)
+                });
+            }
+        }
+        let mut kept = kept.into_iter().peekable();
+        for (index, (new, name)) in target.iter().zip(target_keys).enumerate() {
+            let item_path = format!("{path}/{index}");
+            match kept.next_if(|old| item_key(old, key) == Some(name)) {
+                Some(old) => self.item(old, Some(key), &item_path, |differ, item_path| {
+                    differ.value(old, new, item_path)
+                }),
+                None => self.emit("add", &item_path, Some(new)),
+            }
+        }
+    }
+
+    /// Runs `body` for the list item `item` at `item_path` with the tests that name it pending.
+    fn item(&mut self, item: &Value, key: Option<&str>, item_path: &str, body: impl FnOnce(&mut Self, &str)) {
+        let mut fields: Vec<&str> = key.into_iter().collect();
+        fields.extend(["name", "metadata/name"].into_iter().filter(|field| key != Some(field)));
+        let tests: Vec<Value> = fields
+            .into_iter()
+            .filter_map(|field| {
+                let value = item_key(item, field)?;
+                let path = field
+                    .split('/')
+                    .fold(item_path.to_owned(), |path, segment| child(&path, segment));
+                Some(operation("test", &path, Some(&value.into())))
+            })
+            .collect();
+        self.guards.push((tests, false));
+        body(self, item_path);
+        self.guards.pop();
+    }
+}
+
+/// The values of `key` in every item, if every item is a mapping with a distinct string there.
+fn unique_keys<'a>(items: &'a [Value], key: &str) -> Option<Vec<&'a str>> {
+    let keys = items
+        .iter()
+        .map(|item| item_key(item, key))
+        .collect::<Option<Vec<_>>>()?;
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    (sorted.len() == keys.len()).then_some(keys)
+}
+
+/// The string at `key` (slash-separated fields) of a list item.
+fn item_key<'a>(item: &'a Value, key: &str) -> Option<&'a str> {
+    key.split('/')
+        .try_fold(item, |value, field| value.as_mapping()?.get(field))?
+        .as_str()
+}
+
+/// `path/key` as a JSON pointer (RFC 6901: `~` and `/` escaped).
+fn child(path: &str, key: &str) -> String {
+    format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"))
+}
+
+fn operation(op: &str, path: &str, value: Option<&Value>) -> Value {
+    let mut operation = Mapping::from_iter([("op".into(), op.into()), ("path".into(), path.into())]);
+    if let Some(value) = value {
+        operation.insert("value".into(), value.clone());
+    }
+    Value::Mapping(operation)
 }
 
 /// The kustomize patch target of an object: exactly that object.
@@ -245,7 +423,120 @@ pub(crate) fn kustomization(resources: &[String], patches: &[Value]) -> Vec<u8> 
 }
 
 pub(crate) fn document(value: &Value) -> Vec<u8> {
-    let mut out = HEADER.to_owned();
+    // `---` after the header comment: yamllint's default rules want every document started explicitly.
+    let mut out = format!("{HEADER}---\n");
     out.push_str(&yaml::to_string(value));
     out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        serde_norway::from_str(text).unwrap()
+    }
+
+    /// The patch, as `op path [value]` lines, after checking that the independent json-patch crate
+    /// turns the base into the target with it.
+    fn patch_lines(base: &str, target: &str) -> Vec<String> {
+        let (base, target) = (yaml(base), yaml(target));
+        let operations = patch(&base, &target);
+        let json = serde_json::to_value(&operations).unwrap();
+        let parsed: json_patch::Patch = serde_json::from_value(json).unwrap();
+        let mut applied = serde_json::to_value(&base).unwrap();
+        json_patch::patch(&mut applied, &parsed).unwrap();
+        assert_eq!(applied, serde_json::to_value(&target).unwrap());
+        operations
+            .iter()
+            .map(|operation| {
+                let value = operation
+                    .get("value")
+                    .map(|value| format!(" {}", serde_json::to_string(value).unwrap()));
+                format!(
+                    "{} {}{}",
+                    text(operation, &["op"]),
+                    text(operation, &["path"]),
+                    value.unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    const BASE: &str = "containers:
+- name: gateway
+  env: [{name: A, value: '1'}, {name: B, value: '2'}, {name: C, value: '3'}]
+  volumeMounts: [{name: data, mountPath: /a}, {name: data, mountPath: /b}]
+- name: sidecar
+  image: x
+";
+
+    #[test]
+    fn an_item_inserted_in_the_middle_is_one_add_under_the_named_container() {
+        let target = BASE.replace("{name: B, value: '2'}", "{name: A2, value: new}, {name: B, value: '2'}");
+        assert_eq!(
+            patch_lines(BASE, &target),
+            [
+                r#"test /containers/0/name "gateway""#,
+                r#"add /containers/0/env/1 {"name":"A2","value":"new"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn removed_and_changed_items_are_named_before_the_operation() {
+        let target = BASE
+            .replace("{name: A, value: '1'}, ", "")
+            .replace("{name: C, value: '3'}", "{name: C, value: '4'}")
+            .replace("- name: sidecar\n  image: x\n", "");
+        assert_eq!(
+            patch_lines(BASE, &target),
+            [
+                r#"test /containers/1/name "sidecar""#,
+                "remove /containers/1",
+                r#"test /containers/0/name "gateway""#,
+                r#"test /containers/0/env/0/name "A""#,
+                "remove /containers/0/env/0",
+                r#"test /containers/0/env/1/name "C""#,
+                r#"replace /containers/0/env/1/value "4""#,
+            ]
+        );
+    }
+
+    #[test]
+    fn mounts_sharing_a_volume_are_keyed_by_mount_path() {
+        let target = BASE.replace("{name: data, mountPath: /a}, ", "");
+        assert_eq!(
+            patch_lines(BASE, &target),
+            [
+                r#"test /containers/0/name "gateway""#,
+                r#"test /containers/0/volumeMounts/0/mountPath "/a""#,
+                r#"test /containers/0/volumeMounts/0/name "data""#,
+                "remove /containers/0/volumeMounts/0",
+            ]
+        );
+    }
+
+    #[test]
+    fn reordered_and_unnamed_lists_are_compared_by_position_and_still_named() {
+        let target = BASE.replace(
+            "{name: A, value: '1'}, {name: B, value: '2'}",
+            "{name: B, value: '2'}, {name: A, value: '1'}",
+        );
+        let lines = patch_lines(BASE, &target);
+        assert!(
+            lines.contains(&r#"test /containers/0/env/0/name "A""#.to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&r#"replace /containers/0/env/0/name "B""#.to_owned()),
+            "{lines:?}"
+        );
+        assert_eq!(
+            patch_lines("args: [a, b, c]", "args: [a, c]"),
+            [r#"replace /args/1 "c""#, "remove /args/2"]
+        );
+        assert_eq!(patch_lines("a: {x~/y: 1}", "a: {x~/y: 2}"), ["replace /a/x~0~1y 2"]);
+        assert!(patch_lines(BASE, BASE).is_empty());
+    }
 }

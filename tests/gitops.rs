@@ -413,6 +413,150 @@ fn kustomize_builds_every_overlay_into_the_functions_output_for_its_environment(
     assert!(checked >= 7, "only {checked} builds checked");
 }
 
+/// The problems of one overlay patch (applied to its base object, `ops` in order): every operation
+/// that goes through a list item with a `name` (or a `metadata.name`) must follow a `test` of that
+/// name at that index, so a reviewer reads which item changes; and every `test` must hold.
+fn unnamed_list_operations(file: &str, base: &serde_json::Value, ops: &[serde_json::Value]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut document = base.clone();
+    let mut tested: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    for op in ops {
+        let path = op["path"].as_str().unwrap();
+        if op["op"] == "test" {
+            tested.insert(path.to_owned(), op["value"].clone());
+        } else {
+            let segments: Vec<&str> = path.split('/').skip(1).collect();
+            // An `add` names a position, not an item: its last index is not checked (the value holds the name).
+            let through = if op["op"] == "add" {
+                segments.len() - 1
+            } else {
+                segments.len()
+            };
+            for end in 1..=through {
+                let prefix = format!("/{}", segments[..end].join("/"));
+                let parent = format!("/{}", segments[..end - 1].join("/"));
+                let parent = if end == 1 {
+                    &document
+                } else {
+                    &document.pointer(&parent).cloned().unwrap_or_default()
+                };
+                if !parent.is_array() {
+                    continue;
+                }
+                let item = document
+                    .pointer(&prefix)
+                    .unwrap_or_else(|| panic!("{file}: {path} does not exist"));
+                for field in ["/name", "/metadata/name"] {
+                    if let Some(name) = item.pointer(field).filter(|name| name.is_string()) {
+                        if tested.get(&format!("{prefix}{field}")) != Some(name) {
+                            problems.push(format!(
+                                "{file}: {} {path} addresses {prefix} ({name}) by index alone",
+                                op["op"]
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let op: json_patch::PatchOperation = serde_json::from_value(op.clone()).unwrap();
+        if let Err(error) = json_patch::patch(&mut document, &[op]) {
+            problems.push(format!("{file}: {path}: {error}"));
+            break;
+        }
+    }
+    problems
+}
+
+#[test]
+fn no_rendered_patch_addresses_a_named_list_item_by_index_alone() {
+    let out = scratch("named-items");
+    let rendered = render(&[EXAMPLE_SITES, "bases", "--out", out.to_str().unwrap()]);
+    assert!(rendered.status.success(), "{}", stderr(&rendered));
+    let mut patches = 0;
+    let mut list_operations = 0;
+    let mut problems = Vec::new();
+    let mut first_named = None;
+    for file in walk(&out) {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let Some(object_file) = name.strip_prefix("patch-") else {
+            continue;
+        };
+        let overlays = file.parent().unwrap().parent().unwrap();
+        let base_file = overlays.parent().unwrap().join("base").join(object_file);
+        let base = documents(&std::fs::read_to_string(&base_file).unwrap()).remove(0);
+        let base = serde_json::to_value(&base).unwrap();
+        let ops = serde_json::to_value(documents(&std::fs::read_to_string(&file).unwrap()).remove(0)).unwrap();
+        let ops = ops.as_array().unwrap().clone();
+        let label = file.strip_prefix(&out).unwrap().display().to_string();
+        if ops.iter().any(|op| op["op"] == "test") && first_named.is_none() {
+            first_named = Some((label.clone(), base.clone(), ops.clone()));
+        }
+        list_operations += ops
+            .iter()
+            .filter(|op| {
+                op["op"] != "test"
+                    && op["path"]
+                        .as_str()
+                        .unwrap()
+                        .split('/')
+                        .any(|s| s.parse::<usize>().is_ok())
+            })
+            .count();
+        problems.extend(unnamed_list_operations(&label, &base, &ops));
+        patches += 1;
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        patches >= 20 && list_operations >= 20,
+        "only {patches} patches, {list_operations} list operations checked"
+    );
+    // The check can fail: the same patch without its tests addresses items by index alone.
+    let (label, base, ops) = first_named.expect("no patch names a list item");
+    let bare: Vec<_> = ops.into_iter().filter(|op| op["op"] != "test").collect();
+    assert!(
+        !unnamed_list_operations(&label, &base, &bare).is_empty(),
+        "{label} without tests passed"
+    );
+}
+
+/// yamllint's default rules, but for two that the tree cannot meet without changing what it says:
+/// `line-length`, because scripts and annotation reasons are written verbatim (a literal block cannot be
+/// wrapped), and `indentation`'s `indent-sequences: true`, because the emitter writes the compact
+/// sequences kubectl and kustomize print (`consistent` still requires one style per file).
+const YAMLLINT_CONFIG: &str =
+    "{extends: default, rules: {indentation: {indent-sequences: consistent}, line-length: disable}}";
+
+#[test]
+fn the_rendered_tree_passes_yamllint() {
+    let out = scratch("yamllint");
+    let rendered = render(&[EXAMPLE_SITES, "bases", "--out", out.to_str().unwrap()]);
+    assert!(rendered.status.success(), "{}", stderr(&rendered));
+    for tree in [repo_root().join(EXAMPLE_TREE), out] {
+        let output = Command::new(tool("yamllint"))
+            .args(["--strict", "-f", "parsable", "-d", YAMLLINT_CONFIG])
+            .arg(&tree)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "yamllint {}:\n{}{}",
+            tree.display(),
+            stdout(&output),
+            stderr(&output)
+        );
+    }
+    // It does find problems in a rendered file written without the document start.
+    let broken = scratch("yamllint-broken").join("kustomization.yaml");
+    let text = std::fs::read_to_string(repo_root().join(EXAMPLE_TREE).join("plant-d/kustomization.yaml")).unwrap();
+    std::fs::write(&broken, text.replace("---\n", "")).unwrap();
+    let output = Command::new(tool("yamllint"))
+        .args(["--strict", "-f", "parsable", "-d", YAMLLINT_CONFIG])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(stdout(&output).contains("document-start"), "{}", stdout(&output));
+}
+
 // ---------------------------------------------------------------------------------- kubectl legacy plugin
 
 #[test]
