@@ -188,17 +188,22 @@ else
 fi
 
 # ------------------------------------------------------------------------------------- system tools for script tests
-# The shipped bash scripts are tested with the real curl, sha256sum, keytool and openssl. They come
-# with these machines; where one is missing, Debian's package is installed (as root).
+# The shipped bash scripts are tested with the real curl, sha256sum, keytool, openssl, zip and unzip,
+# and the heap flags with the real java. They come with these machines; where one is missing,
+# Debian's package is installed (as root).
 missing_packages=()
 command -v curl >/dev/null 2>&1 || missing_packages+=(curl)
-command -v keytool >/dev/null 2>&1 || missing_packages+=(default-jre-headless)
+if ! command -v keytool >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+  missing_packages+=(default-jre-headless)
+fi
 command -v openssl >/dev/null 2>&1 || missing_packages+=(openssl)
+command -v zip >/dev/null 2>&1 || missing_packages+=(zip)
+command -v unzip >/dev/null 2>&1 || missing_packages+=(unzip)
 if ((${#missing_packages[@]})); then
   command -v apt-get >/dev/null 2>&1 || die "missing ${missing_packages[*]} and no apt-get to install them"
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
   say "installed ${missing_packages[*]}"
 else
-  say "curl, keytool, openssl ok"
+  say "curl, java, keytool, openssl, zip, unzip ok"
 fi
