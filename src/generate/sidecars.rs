@@ -1,5 +1,5 @@
 //! The containers beside a gateway: the sidecar that labels a pair's Active node, and the optional
-//! init steps (Gateway Network trust, fetching a backup), with the volumes they need.
+//! init steps (Gateway Network trust, fetching and preparing a backup), with the volumes they need.
 
 use k8s_openapi::api::core::v1::{
     ConfigMapProjection, Container, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath, ObjectFieldSelector,

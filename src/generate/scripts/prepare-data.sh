@@ -49,9 +49,8 @@ fi
 
 # The version that last ran on this volume. Ignition's data directory has no version stamp this
 # script can rely on, so it writes its own, .ignition-krm-version, each time it lets a version start.
-# The image's own stamp is read too where it exists: the community image the official one grew from
-# (thirdgen88/ignition-docker, 8.1 docker-entrypoint.sh) writes the image version into
-# .docker-init-complete and refuses an image older than it.
+# .docker-init-complete is read too where it exists: the community image thirdgen88/ignition-docker
+# (8.1 docker-entrypoint.sh) writes the image version there and refuses an image older than it.
 stamp="$volume/.ignition-krm-version"
 # True when version $1 is newer than version $2 (major.minor.patch, compared as numbers).
 newer() {
