@@ -446,18 +446,56 @@ fn routing_alternatives_keep_perspective_sessions_sticky() {
 
 #[test]
 fn frontends_do_not_restore_unless_asked() {
-    let input = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  \
-                 apiVersion: ignition.krm.dev/v1alpha1\n  kind: IgnitionCluster\n  metadata: {name: plant-r, namespace: scada}\n  \
-                 spec:\n    architecture: scaleout\n    version: \"8.3.3\"\n    adminPasswordSecret: s\n    \
-                 restore: {volumeClaim: backups, path: backend.gwbk}\n";
-    let output = run_function(input);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let objects = generated(&parse(&stdout(&output)));
-    assert!(args(pod_spec(&objects, "plant-r-backend")).contains(&"-r"));
-    let frontend = pod_spec(&objects, "plant-r-frontend");
-    assert!(
-        !args(frontend).contains(&"-r"),
-        "the default: a backend's backup stays off the frontends"
+    let expand_spec = |restore: &str| {
+        let input = format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  \
+             apiVersion: ignition.krm.dev/v1alpha1\n  kind: IgnitionCluster\n  metadata: {{name: plant-r, namespace: scada}}\n  \
+             spec:\n    architecture: scaleout\n    version: \"8.3.3\"\n    adminPasswordSecret: s\n{restore}"
+        );
+        let output = run_function(&input);
+        assert!(output.status.success(), "{}", stderr(&output));
+        generated(&parse(&stdout(&output)))
+    };
+    let source = |objects: &[Value], statefulset: &str| {
+        let pod = pod_spec(objects, statefulset);
+        names(&pod["initContainers"]).contains(&"prepare-backup").then(|| {
+            container(pod, "initContainers", "prepare-backup")["env"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .find(|env| env["name"] == "BACKUP_SOURCE")
+                .unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+    };
+    let backend_only = expand_spec("    restore: {volumeClaim: backups, path: backend.gwbk}\n");
+    assert_eq!(
+        source(&backend_only, "plant-r-backend").as_deref(),
+        Some("/restore/backend.gwbk")
     );
-    assert!(!names(&frontend["initContainers"]).contains(&"prepare-backup"));
+    assert_eq!(
+        source(&backend_only, "plant-r-frontend"),
+        None,
+        "a backend's backup stays off the frontends"
+    );
+    assert!(!args(pod_spec(&backend_only, "plant-r-frontend")).contains(&"-r"));
+
+    let same = expand_spec("    restore: {volumeClaim: backups, path: site.gwbk, frontends: true}\n");
+    assert_eq!(source(&same, "plant-r-frontend").as_deref(), Some("/restore/site.gwbk"));
+
+    let own = expand_spec(
+        "    restore: {volumeClaim: backups, path: backend.gwbk}\n    \
+         frontend: {restore: {volumeClaim: backups, path: frontend.gwbk}}\n",
+    );
+    assert_eq!(
+        source(&own, "plant-r-backend").as_deref(),
+        Some("/restore/backend.gwbk")
+    );
+    assert_eq!(
+        source(&own, "plant-r-frontend").as_deref(),
+        Some("/restore/frontend.gwbk")
+    );
+    assert!(args(pod_spec(&own, "plant-r-frontend")).contains(&"-r"));
 }

@@ -291,6 +291,21 @@ fn cases() -> Vec<Case> {
             Refused(&["spec.gatewayNetwork.certificates.caDuration: is only read with trust certManager"]),
         ),
         case(
+            "two backups for the frontends",
+            Config(config!("  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n  restore: {volumeClaim: b, path: a.gwbk, frontends: true}\n  frontend: {restore: {volumeClaim: b, path: f.gwbk}}\n")),
+            Refused(&["spec.frontend.restore: cannot be given with spec.restore.frontends: true"]),
+        ),
+        case(
+            "a frontend backup over plain http",
+            Config(config!("  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n  frontend: {restore: {url: \"http://x/f.gwbk\"}}\n")),
+            Refused(&["spec.frontend.restore.url: must be an https:// URL", "spec.frontend.restore.sha256: is required with url"]),
+        ),
+        case(
+            "a frontend backup that restores the frontends",
+            Config(config!("  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n  frontend: {restore: {volumeClaim: b, path: f.gwbk, frontends: true}}\n")),
+            Refused(&["spec.frontend.restore.frontends"]),
+        ),
+        case(
             "restore frontends as a word",
             Config(config!(concat!(valid_spec!(), "  restore: {volumeClaim: backups, path: a.gwbk, frontends: sometimes}\n"))),
             Refused(&["spec.restore.frontends"]),

@@ -154,11 +154,16 @@ pub fn gan_volumes(site: &Site, tier: &Tier, settings: &GanCertificateSettings) 
     volumes
 }
 
-/// The backup a tier restores on first start, if any: the frontends only when the spec says so.
+/// The backup a tier restores on first start, if any: the frontends their own, or the site's when
+/// the spec says so.
 pub fn restore_of<'a>(site: &'a Site, tier: &Tier) -> Option<&'a RestoreSettings> {
-    site.restore
-        .as_ref()
-        .filter(|restore| tier.kind != TierKind::Frontend || restore.frontends)
+    if tier.kind == TierKind::Frontend {
+        site.frontend_restore
+            .as_ref()
+            .or_else(|| site.restore.as_ref().filter(|restore| restore.frontends))
+    } else {
+        site.restore.as_ref()
+    }
 }
 
 /// The path the gateway's `-r` argument names: the prepared copy on the data volume.

@@ -2,7 +2,7 @@
 //! the Gateway API route, and restoring a gateway backup.
 
 use super::site::{check_dns_label, check_dns_subdomain, is_dns_subdomain};
-use super::types::{CertificateSource, GanCertificates, GanTrust, HttpRoute, Restore, Rotation};
+use super::types::{BackupSource, CertificateSource, GanCertificates, GanTrust, HttpRoute, Restore, Rotation};
 use super::Problem;
 
 /// Gateway Network TLS from a shared CA.
@@ -251,10 +251,27 @@ pub fn resolve_http_route(route: &HttpRoute, problems: &mut Vec<Problem>) -> Htt
 }
 
 pub fn resolve_restore(restore: &Restore, problems: &mut Vec<Problem>) -> Option<RestoreSettings> {
-    let path = "spec.restore";
     // A frontend restoring the backend's backup would replay its device connections, historian,
     // transaction groups and gateway scripts: duplicated PLC sessions and database writes.
     let frontends = restore.frontends.unwrap_or(false);
+    let source = BackupSource {
+        url: restore.url.clone(),
+        sha256: restore.sha256.clone(),
+        volume_claim: restore.volume_claim.clone(),
+        path: restore.path.clone(),
+    };
+    resolve_source("spec.restore", &source, problems).map(|source| RestoreSettings { source, frontends })
+}
+
+/// The frontends' own backup (`spec.frontend.restore`).
+pub fn resolve_frontend_restore(source: &BackupSource, problems: &mut Vec<Problem>) -> Option<RestoreSettings> {
+    resolve_source("spec.frontend.restore", source, problems).map(|source| RestoreSettings {
+        source,
+        frontends: true,
+    })
+}
+
+fn resolve_source(path: &str, restore: &BackupSource, problems: &mut Vec<Problem>) -> Option<RestoreSource> {
     let source = match (&restore.url, &restore.volume_claim) {
         (Some(url), None) => {
             if restore.path.is_some() {
@@ -318,7 +335,7 @@ pub fn resolve_restore(restore: &Restore, problems: &mut Vec<Problem>) -> Option
             return None;
         }
     };
-    Some(RestoreSettings { source, frontends })
+    Some(source)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The resolved site: the spec with every default applied and every rule checked.
 //! Generators read only this, never the raw spec.
 
-use super::features::{resolve_certificates, resolve_http_route, resolve_restore};
+use super::features::{resolve_certificates, resolve_frontend_restore, resolve_http_route, resolve_restore};
 pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSettings, RestoreSource};
 use super::quantity::Quantity;
 use super::types::*;
@@ -125,6 +125,8 @@ pub struct Site {
     pub redundancy: RedundancySettings,
     pub http_route: Option<HttpRouteSettings>,
     pub restore: Option<RestoreSettings>,
+    /// scaleout: the frontends' own backup (`spec.frontend.restore`).
+    pub frontend_restore: Option<RestoreSettings>,
 }
 
 impl Site {
@@ -279,6 +281,17 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         .restore
         .as_ref()
         .and_then(|restore| resolve_restore(restore, &mut problems));
+    let frontend_restore = spec
+        .frontend
+        .as_ref()
+        .and_then(|frontend| frontend.restore.as_ref())
+        .and_then(|source| resolve_frontend_restore(source, &mut problems));
+    if frontend_restore.is_some() && restore.as_ref().is_some_and(|restore| restore.frontends) {
+        problems.push(Problem::new(
+            "spec.frontend.restore",
+            "cannot be given with spec.restore.frontends: true: the frontends restore one backup, choose which",
+        ));
+    }
     if spec.redundancy.is_some() && !tiers.iter().any(Tier::is_redundant) {
         problems.push(Problem::new(
             "spec.redundancy",
@@ -330,6 +343,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         redundancy,
         http_route,
         restore,
+        frontend_restore,
     })
 }
 

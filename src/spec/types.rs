@@ -237,6 +237,29 @@ pub struct FrontendTier {
     /// autoscaler owns it), so `replicas` must be left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<Autoscaling>,
+    /// A backup of the frontends' own (projects and settings, none of the backend's devices or
+    /// history), restored at every start (their data is an `emptyDir`). Not with
+    /// `spec.restore.frontends: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<BackupSource>,
+}
+
+/// Where a tier's own gateway backup comes from: exactly one of `url` and `volumeClaim`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupSource {
+    /// An HTTPS URL of the `.gwbk` file, downloaded by the init container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// With `url`: the file's SHA-256 (64 hex digits), checked before the gateway may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// An existing PersistentVolumeClaim holding the backup, mounted read-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_claim: Option<String>,
+    /// With `volumeClaim`: the backup's path inside the volume, such as `plant-a/frontend.gwbk`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The frontends' autoscaler (autoscaling/v2), on CPU utilization.
