@@ -214,12 +214,17 @@ else
 fi
 
 # ------------------------------------------------------------------------------------- system tools for script tests
-# The shipped bash scripts are tested with the real curl, sha256sum, keytool and openssl; xz unpacks kube-apiserver. They come
-# with these machines; where one is missing, Debian's package is installed (as root).
+# The shipped bash scripts are tested with the real curl, sha256sum, keytool, openssl, zip and unzip,
+# and the heap flags with the real java; xz unpacks kube-apiserver. They come with these machines; where one is
+# missing, Debian's package is installed (as root).
 missing_packages=()
 command -v curl >/dev/null 2>&1 || missing_packages+=(curl)
-command -v keytool >/dev/null 2>&1 || missing_packages+=(default-jre-headless)
+if ! command -v keytool >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+  missing_packages+=(default-jre-headless)
+fi
 command -v openssl >/dev/null 2>&1 || missing_packages+=(openssl)
+command -v zip >/dev/null 2>&1 || missing_packages+=(zip)
+command -v unzip >/dev/null 2>&1 || missing_packages+=(unzip)
 command -v xz >/dev/null 2>&1 || missing_packages+=(xz-utils)
 # The image test builds the Dockerfile with buildah (no daemon) and runs the image's binary with chroot.
 [[ -x /usr/bin/buildah ]] || missing_packages+=(buildah)
@@ -229,7 +234,7 @@ if ((${#missing_packages[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
   say "installed ${missing_packages[*]}"
 else
-  say "curl, keytool, openssl, xz, buildah ok"
+  say "curl, java, keytool, openssl, zip, unzip, xz, buildah ok"
 fi
 
 # ------------------------------------------------------------------------------------------------------- shellcheck

@@ -8,11 +8,13 @@ use std::process::{Command, Output};
 
 use common::*;
 
+/// Object counts include the default Gateway Network trust: 4 cert-manager objects for failover
+/// (root Issuer, CA Certificate, CA Issuer, one tier Certificate), 5 for scaleout (two tiers).
 const KUSTOMIZATIONS: &[(&str, &str, usize)] = &[
-    ("bases/failover", "plant-b", 13),
-    ("bases/scaleout", "plant-a", 20),
-    ("overlays/dev", "plant-b-dev", 13),
-    ("overlays/prod", "plant-a", 20),
+    ("bases/failover", "plant-b", 17),
+    ("bases/scaleout", "plant-a", 25),
+    ("overlays/dev", "plant-b-dev", 17),
+    ("overlays/prod", "plant-a", 25),
 ];
 
 fn kustomize_build(dir: &str, extra_flags: &[&str]) -> Output {
@@ -57,7 +59,7 @@ fn kustomize_builds_every_base_and_overlay() {
         find(
             &objects,
             "StatefulSet",
-            &format!("{site}-{}", if *count == 13 { "gateway" } else { "backend" }),
+            &format!("{site}-{}", if *count == 17 { "gateway" } else { "backend" }),
         );
         assert!(
             !objects.iter().any(|object| object["kind"] == "IgnitionCluster"),
@@ -251,7 +253,7 @@ fn kpt_fn_eval_writes_the_manifests_into_the_package_and_is_idempotent() {
         std::fs::read_to_string(&statefulset).expect("kpt wrote the StatefulSet where the path annotation says");
     assert!(written.contains("replicas: 2"), "{written}");
     let files = std::fs::read_dir(package.join("ignition/plant-b")).unwrap().count();
-    assert_eq!(files, 13, "one file per object");
+    assert_eq!(files, 17, "one file per object");
     assert!(package.join("ignition.yaml").exists(), "the spec file is kept");
 
     let snapshot = |dir: &Path| -> Vec<(PathBuf, String)> {

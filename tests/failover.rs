@@ -44,12 +44,12 @@ fn args(pod: &Value) -> Vec<&str> {
 }
 
 #[test]
-fn the_labeling_role_allows_get_and_patch_on_the_two_pods_only() {
+fn the_labeling_role_allows_only_patch_on_the_two_pods() {
     for (case, tier) in [("failover-8.1", "plant-b-gateway"), ("scaleout-8.3", "plant-a-backend")] {
         let objects = expand(case);
         let role = find(&objects, "Role", &format!("{tier}-labeler"));
         let expected: Value = parse(&format!(
-            "- apiGroups: ['']\n  resources: [pods]\n  resourceNames: [{tier}-0, {tier}-1]\n  verbs: [get, patch]\n"
+            "- apiGroups: ['']\n  resources: [pods]\n  resourceNames: [{tier}-0, {tier}-1]\n  verbs: [patch]\n"
         ));
         assert_eq!(role["rules"], expected, "{case}: exactly these rules");
         let binding = find(&objects, "RoleBinding", &format!("{tier}-labeler"));
@@ -69,6 +69,15 @@ fn the_labeling_role_allows_get_and_patch_on_the_two_pods_only() {
                 .any(|object| ["ClusterRole", "ClusterRoleBinding"].contains(&object["kind"].as_str().unwrap())),
             "{case}: nothing cluster-wide"
         );
+        // The sidecar only ever sends PATCH: it needs no get.
+        let script = find(
+            &objects,
+            "ConfigMap",
+            &format!("{}-scripts", tier.rsplit_once('-').unwrap().0),
+        )["data"]["label-active.sh"]
+            .as_str()
+            .unwrap();
+        assert!(script.contains("-X PATCH") && !script.contains("-X GET"));
         let roles = objects.iter().filter(|object| object["kind"] == "Role").count();
         assert_eq!(roles, 1, "{case}: one Role, for the pair only");
     }
@@ -255,7 +264,71 @@ fn a_renewed_certificate_rolls_the_statefulset_through_reloader() {
         find(&without, "StatefulSet", "plant-f-backend")["metadata"]["annotations"]
             ["secret.reloader.stakater.com/reload"]
             .is_null(),
-        "rotation: none"
+        "rotation: manual"
+    );
+    let manual = expand("scaleout-certificates-manual-rotation-8.3");
+    for tier in ["plant-h-backend", "plant-h-frontend"] {
+        assert!(
+            find(&manual, "StatefulSet", tier)["metadata"]["annotations"]["secret.reloader.stakater.com/reload"]
+                .is_null(),
+            "{tier}: rotation: manual"
+        );
+    }
+}
+
+#[test]
+fn a_site_trusts_a_cert_manager_ca_unless_it_says_manual() {
+    // No gatewayNetwork in the spec: a CA from cert-manager, certificates for a year, the literal
+    // metro keystore password, Unrestricted with two-way authentication.
+    let objects = expand("failover-8.1");
+    let ca = find(&objects, "Certificate", "plant-b-gan-ca");
+    assert_eq!(ca["spec"]["isCA"], true);
+    assert_eq!(ca["spec"]["duration"], "87600h");
+    let leaf = find(&objects, "Certificate", "plant-b-gateway-gan");
+    assert_eq!(leaf["spec"]["duration"], "8760h");
+    assert_eq!(leaf["spec"]["renewBefore"], "720h");
+    assert_eq!(
+        leaf["spec"]["keystores"]["pkcs12"],
+        parse("create: true\npassword: metro\n")
+    );
+    let env = &find(&objects, "ConfigMap", "plant-b-gateway-env")["data"];
+    assert_eq!(env["GATEWAY_NETWORK_SECURITYPOLICY"], "Unrestricted");
+    assert_eq!(env["GATEWAY_NETWORK_REQUIRETWOWAYAUTH"], "true");
+    let pod = pod_spec(&objects, "plant-b-gateway");
+    assert_eq!(names(&pod["initContainers"]), ["prepare-data", "gan-trust"]);
+    assert!(
+        !pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|v| v["name"] == "gan-keystore-password"),
+        "no password Secret to mount"
+    );
+
+    // Chosen lifetimes reach cert-manager.
+    let chosen = expand("scaleout-certificates-manual-rotation-8.3");
+    assert_eq!(
+        find(&chosen, "Certificate", "plant-h-gan-ca")["spec"]["duration"],
+        "43800h"
+    );
+    assert_eq!(
+        find(&chosen, "Certificate", "plant-h-frontend-gan")["spec"]["duration"],
+        "4380h"
+    );
+    assert_eq!(
+        find(&chosen, "Certificate", "plant-h-frontend-gan")["spec"]["renewBefore"],
+        "336h"
+    );
+
+    // trust: manual: no CA, no trust step, connections approved by hand.
+    let manual = expand("failover-manual-trust-8.1");
+    assert!(!manual.iter().any(|object| object["apiVersion"] == "cert-manager.io/v1"));
+    let env = &find(&manual, "ConfigMap", "plant-g-gateway-env")["data"];
+    assert_eq!(env["GATEWAY_NETWORK_SECURITYPOLICY"], "ApprovedOnly");
+    assert_eq!(env["GATEWAY_NETWORK_REQUIRETWOWAYAUTH"], "false");
+    assert_eq!(
+        names(&pod_spec(&manual, "plant-g-gateway")["initContainers"]),
+        ["prepare-data"]
     );
 }
 
@@ -265,7 +338,8 @@ fn a_backup_is_restored_on_first_start() {
     let pod = pod_spec(&objects, "plant-e-gateway");
     assert_eq!(
         names(&pod["initContainers"]),
-        ["prepare-data", "gan-trust", "fetch-backup"]
+        ["prepare-data", "gan-trust", "fetch-backup", "prepare-backup"],
+        "the backup is prepared after the role and the trust are written"
     );
     let fetch = container(pod, "initContainers", "fetch-backup");
     let env: Vec<(&str, &str)> = fetch["env"]
@@ -280,11 +354,39 @@ fn a_backup_is_restored_on_first_start() {
     );
     assert_eq!(env[2], ("RESTORE_FILE", "/data/restore.gwbk"));
     let gateway_args = args(pod);
-    assert_eq!(&gateway_args[2..4], ["-r", "/usr/local/bin/ignition/data/restore.gwbk"]);
+    assert_eq!(
+        &gateway_args[2..4],
+        ["-r", "/usr/local/bin/ignition/data/restore-prepared.gwbk"]
+    );
+    let prepare = container(pod, "initContainers", "prepare-backup");
+    assert!(prepare["env"]
+        .as_sequence()
+        .unwrap()
+        .contains(&parse("name: BACKUP_SOURCE\nvalue: /data/restore.gwbk\n")));
 
     let from_volume = expand("scaleout-traefik-secret-certificates-8.1");
     let backend = pod_spec(&from_volume, "plant-f-backend");
-    assert_eq!(&args(backend)[2..4], ["-r", "/restore/plant-f/latest.gwbk"]);
+    assert_eq!(
+        &args(backend)[2..4],
+        ["-r", "/usr/local/bin/ignition/data/restore-prepared.gwbk"]
+    );
+    let prepare = container(backend, "initContainers", "prepare-backup");
+    assert!(prepare["env"]
+        .as_sequence()
+        .unwrap()
+        .contains(&parse("name: BACKUP_SOURCE\nvalue: /restore/plant-f/latest.gwbk\n")));
+    assert!(prepare["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .contains(&parse("name: restore\nmountPath: /restore\nreadOnly: true\n")));
+    assert!(
+        !container(backend, "containers", "gateway")["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|mount| mount["name"] == "restore"),
+        "the gateway reads the prepared copy on its own volume"
+    );
     let volume = backend["volumes"]
         .as_sequence()
         .unwrap()
@@ -297,6 +399,11 @@ fn a_backup_is_restored_on_first_start() {
     );
     let frontend = pod_spec(&from_volume, "plant-f-frontend");
     assert!(!args(frontend).contains(&"-r"), "frontends: false");
+    let both = expand("scaleout-certificates-manual-rotation-8.3");
+    assert!(
+        args(pod_spec(&both, "plant-h-frontend")).contains(&"-r"),
+        "frontends: true"
+    );
 }
 
 #[test]
@@ -347,4 +454,60 @@ fn routing_alternatives_keep_perspective_sessions_sticky() {
     let ingress = find(&traefik, "Ingress", "plant-f");
     assert_eq!(ingress["spec"]["ingressClassName"], "traefik");
     assert!(ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/affinity"].is_null());
+}
+
+#[test]
+fn frontends_do_not_restore_unless_asked() {
+    let expand_spec = |restore: &str| {
+        let input = format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  \
+             apiVersion: ignition.krm.dev/v1alpha1\n  kind: IgnitionCluster\n  metadata: {{name: plant-r, namespace: scada}}\n  \
+             spec:\n    architecture: scaleout\n    version: \"8.3.3\"\n    adminPasswordSecret: s\n{restore}"
+        );
+        let output = run_function(&input);
+        assert!(output.status.success(), "{}", stderr(&output));
+        generated(&parse(&stdout(&output)))
+    };
+    let source = |objects: &[Value], statefulset: &str| {
+        let pod = pod_spec(objects, statefulset);
+        names(&pod["initContainers"]).contains(&"prepare-backup").then(|| {
+            container(pod, "initContainers", "prepare-backup")["env"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .find(|env| env["name"] == "BACKUP_SOURCE")
+                .unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+    };
+    let backend_only = expand_spec("    restore: {volumeClaim: backups, path: backend.gwbk}\n");
+    assert_eq!(
+        source(&backend_only, "plant-r-backend").as_deref(),
+        Some("/restore/backend.gwbk")
+    );
+    assert_eq!(
+        source(&backend_only, "plant-r-frontend"),
+        None,
+        "a backend's backup stays off the frontends"
+    );
+    assert!(!args(pod_spec(&backend_only, "plant-r-frontend")).contains(&"-r"));
+
+    let same = expand_spec("    restore: {volumeClaim: backups, path: site.gwbk, frontends: true}\n");
+    assert_eq!(source(&same, "plant-r-frontend").as_deref(), Some("/restore/site.gwbk"));
+
+    let own = expand_spec(
+        "    restore: {volumeClaim: backups, path: backend.gwbk}\n    \
+         frontend: {restore: {volumeClaim: backups, path: frontend.gwbk}}\n",
+    );
+    assert_eq!(
+        source(&own, "plant-r-backend").as_deref(),
+        Some("/restore/backend.gwbk")
+    );
+    assert_eq!(
+        source(&own, "plant-r-frontend").as_deref(),
+        Some("/restore/frontend.gwbk")
+    );
+    assert!(args(pod_spec(&own, "plant-r-frontend")).contains(&"-r"));
 }

@@ -4,7 +4,9 @@
 //!   flapping and recovery, and the failover delay it adds;
 //! - `ready.sh` of a pair node against a fake gateway: a Backup is Ready only when in sync;
 //! - `gan-trust.sh` with the real keytool: the metro keystore and the trusted CA, per version;
-//! - `fetch-backup.sh` against a fake HTTPS-less file server: checksum, reuse, refusals.
+//! - `fetch-backup.sh` against a fake HTTPS-less file server: checksum, reuse, refusals;
+//! - `ready.sh` through a version change of a fake pair (Backup first, then Master);
+//! - `prepare-backup.sh` with the real zip and unzip: a restored `.gwbk` keeps the pod's role and CA.
 
 mod common;
 
@@ -233,7 +235,7 @@ fn ready(test: &str, status_ping: &'static str, info: Option<&'static str>, mode
 const RUNNING: &str = r#"{"state":"RUNNING"}"#;
 
 #[test]
-fn a_backup_is_ready_only_when_in_sync() {
+fn a_backup_is_ready_when_in_sync_or_on_another_version() {
     let cases = [
         (
             "RedundancyStatus=Master;RedundantState=Good;RedundantNodeActiveStatus=Active;",
@@ -252,13 +254,23 @@ fn a_backup_is_ready_only_when_in_sync() {
         ),
         (
             "RedundancyStatus=Backup;RedundantState=OutOfDate;RedundantNodeActiveStatus=Cold;",
-            false,
-            "a backup behind",
+            true,
+            "a backup behind (a new version beside the old master)",
         ),
         (
             "RedundancyStatus=Backup;RedundantState=Incompatible;RedundantNodeActiveStatus=Warm;",
+            true,
+            "incompatible (another version than the master)",
+        ),
+        (
+            "RedundancyStatus=Backup;RedundantState=Unknown;RedundantNodeActiveStatus=Cold;",
             false,
-            "incompatible",
+            "a backup that has not reached the master",
+        ),
+        (
+            "RedundancyStatus=Backup;RedundantNodeActiveStatus=Cold;",
+            false,
+            "a backup with no redundant state yet",
         ),
         (
             "RedundancyStatus=Backup;RedundantState=OutOfDate;RedundantNodeActiveStatus=Active;",
@@ -275,6 +287,128 @@ fn a_backup_is_ready_only_when_in_sync() {
         let (run, paths) = ready(&format!("ready-pair-{index}"), RUNNING, Some(info), Some("pair"));
         assert_eq!(run.status.success(), expected, "{what}: {}", run.describe());
         assert_eq!(paths, ["/StatusPing", "/system/gwinfo"], "{what}");
+    }
+}
+
+/// One node of a fake redundant pair during a version change: what its `/system/gwinfo` says is
+/// derived from its own version and its peer's, as Inductive Automation's chart 0.2.1 describes it
+/// (`redundant-health-check.sh`: a Backup beside a Master on another version reports OutOfDate or
+/// Incompatible, and is still healthy).
+#[derive(Clone, Copy)]
+struct PairNode {
+    role: &'static str,
+    version: u32,
+    /// Just restarted: still catching up with its peer.
+    syncing: bool,
+    active: bool,
+}
+
+fn pair_gwinfo(node: PairNode, peer: PairNode) -> String {
+    let state = if node.version != peer.version {
+        "Incompatible"
+    } else if node.syncing {
+        "OutOfDate"
+    } else {
+        "Good"
+    };
+    let activity = if node.active { "Active" } else { "Cold" };
+    format!(
+        "ContextStatus=RUNNING;RedundancyStatus={};RedundantState={state};RedundantNodeActiveStatus={activity};",
+        node.role
+    )
+}
+
+/// Walks a pair through a version change as the StatefulSet controller does (ordinal 1, the
+/// Backup, first; the Master only once the Backup is Ready) and runs the shipped ready.sh against
+/// each node's fake gwinfo at every step: every replaced pod must become Ready, or the rollout
+/// would stop there.
+#[test]
+fn a_version_change_rolls_through_backup_then_master() {
+    use std::sync::{Arc, Mutex};
+    require_curl();
+    let nodes = Arc::new(Mutex::new([
+        PairNode {
+            role: "Master",
+            version: 1,
+            syncing: false,
+            active: true,
+        },
+        PairNode {
+            role: "Backup",
+            version: 1,
+            syncing: false,
+            active: false,
+        },
+    ]));
+    let servers: Vec<FakeServer> = (0..2)
+        .map(|ordinal| {
+            let nodes = nodes.clone();
+            FakeServer::start(move |path, _| {
+                let pair = *nodes.lock().unwrap();
+                match path {
+                    "/StatusPing" => (200, RUNNING.to_owned()),
+                    "/system/gwinfo" => (200, pair_gwinfo(pair[ordinal], pair[1 - ordinal])),
+                    _ => (404, String::new()),
+                }
+            })
+        })
+        .collect();
+    let is_ready = |ordinal: usize, step: &str| {
+        let sandbox = Sandbox::new(&format!("rollout-{step}-{ordinal}"));
+        let run = run_script(
+            &sandbox,
+            "ready.sh",
+            &[
+                ("GATEWAY_HTTP_PORT", servers[ordinal].port.to_string()),
+                ("REDUNDANCY_MODE", "pair".to_owned()),
+            ],
+        );
+        run.status.success()
+    };
+    let mut walk = Vec::new();
+    assert!(is_ready(0, "before") && is_ready(1, "before"), "both nodes run 1");
+    // The Backup is replaced by a pod of version 2: the Master still runs 1.
+    nodes.lock().unwrap()[1] = PairNode {
+        role: "Backup",
+        version: 2,
+        syncing: true,
+        active: false,
+    };
+    walk.push(("backup on 2 beside master on 1", is_ready(1, "backup-new")));
+    let pair = *nodes.lock().unwrap();
+    assert!(
+        pair_gwinfo(pair[1], pair[0]).contains("RedundantState=Incompatible"),
+        "the fake reports what the chart describes"
+    );
+    // Ready, so the controller replaces the Master; the Backup takes over while it is away.
+    nodes.lock().unwrap()[1].active = true;
+    walk.push(("backup active while the master restarts", is_ready(1, "backup-active")));
+    nodes.lock().unwrap()[0] = PairNode {
+        role: "Master",
+        version: 2,
+        syncing: true,
+        active: false,
+    };
+    walk.push(("master on 2, catching up", is_ready(0, "master-new")));
+    // Automatic recovery: the Master takes over again, both in sync.
+    *nodes.lock().unwrap() = [
+        PairNode {
+            role: "Master",
+            version: 2,
+            syncing: false,
+            active: true,
+        },
+        PairNode {
+            role: "Backup",
+            version: 2,
+            syncing: false,
+            active: false,
+        },
+    ];
+    walk.push(("master back", is_ready(0, "after")));
+    walk.push(("backup in sync", is_ready(1, "after")));
+    for (step, ready) in &walk {
+        assert!(ready, "{step}: not Ready, the rollout would stop here ({walk:?})");
     }
 }
 
@@ -535,4 +669,197 @@ fn only_https_is_fetched_unless_the_tests_say_otherwise() {
     let server = FakeServer::start(|_, _| (200, BACKUP.to_owned()));
     run_fetch(&sandbox, &server, &sha256(BACKUP), None).assert_failure("plain http");
     assert!(server.requests().is_empty(), "no request over plain http");
+}
+
+// prepare-backup.sh: a restore keeps the pod's role and trust. The gateway unpacks its backup over
+// the data directory when it starts (the community image's entrypoint places it as
+// data/__restore_*.gwbk for the gateway to restore; IA's forum: a restore replaces the folders the
+// backup holds), so the fake restore below unzips the backup over the volume.
+
+const BACKUP_MASTER_HOST: &str = "old-site-gateway-0.old-site-gateway-headless";
+
+fn command(program: &str, args: &[&str], dir: &std::path::Path) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|error| panic!("{program} is needed for these tests: {error}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A small `.gwbk`-shaped zip taken on another site's Master (8.1 layout): its internal database,
+/// a project, its own redundancy.xml and its own trusted CA under the name this site uses.
+fn foreign_backup(sandbox: &Sandbox) -> std::path::PathBuf {
+    let tree = sandbox.path("backup-tree");
+    let files = [
+        ("db_backup_sqlite.idb", "the internal database".to_owned()),
+        ("projects/hmi/project.json", "{\"title\": \"HMI\"}".to_owned()),
+        (
+            "redundancy.xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n<!DOCTYPE properties SYSTEM \
+                 \"http://java.sun.com/dtd/properties.dtd\">\n<properties>\n<entry key=\"redundancy.noderole\">Master</entry>\n\
+                 <entry key=\"redundancy.gan.host\">{BACKUP_MASTER_HOST}</entry>\n</properties>\n"
+            ),
+        ),
+        (
+            "gateway-network/server/security/pki/trusted/certs/plant-b-gan-ca.crt",
+            "another site's CA".to_owned(),
+        ),
+        (
+            "gateway-network/client/security/pki/trusted/certs/plant-b-gan-ca.crt",
+            "another site's CA".to_owned(),
+        ),
+    ];
+    for (path, text) in &files {
+        let file = tree.join(path);
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(file, text).unwrap();
+    }
+    let backup = sandbox.path("site.gwbk");
+    let mut args = vec!["-q", "-r", backup.to_str().unwrap()];
+    args.extend(files.iter().map(|(path, _)| *path));
+    command("zip", &args, &tree);
+    backup
+}
+
+/// The init containers of the Backup pod, in their order: prepare-data, gan-trust, prepare-backup.
+fn prepare_backup_pod(sandbox: &Sandbox, backup: &std::path::Path, extra_env: &[(&str, String)]) -> Run {
+    let image_data = sandbox.path("image-data");
+    fs::create_dir_all(&image_data).unwrap();
+    fs::create_dir_all(sandbox.path("volume")).unwrap();
+    fs::write(image_data.join("ignition.conf"), "from the image\n").unwrap();
+    run_script(
+        sandbox,
+        "prepare-data.sh",
+        &[
+            ("POD_NAME", POD.to_owned()),
+            ("IGNITION_VERSION_LINE", "8.1".to_owned()),
+            ("IGNITION_VERSION", "8.1.48".to_owned()),
+            ("IGNITION_IMAGE_DATA", image_data.display().to_string()),
+            ("DATA_VOLUME", sandbox.path("volume").display().to_string()),
+            ("REDUNDANCY_MODE", "pair".to_owned()),
+            (
+                "REDUNDANCY_MASTER_HOST",
+                "plant-b-gateway-0.plant-b-gateway-headless".to_owned(),
+            ),
+        ],
+    )
+    .assert_success("prepare-data");
+    issue_keystore(sandbox, "plant-b-gateway");
+    run_gan_trust(sandbox, "8.1").assert_success("gan-trust");
+    let mut env = vec![
+        ("DATA_VOLUME", sandbox.path("volume").display().to_string()),
+        ("IGNITION_VERSION_LINE", "8.1".to_owned()),
+        ("BACKUP_SOURCE", backup.display().to_string()),
+        (
+            "BACKUP_TARGET",
+            sandbox.path("volume/restore-prepared.gwbk").display().to_string(),
+        ),
+        ("GAN_CA_NAME", "plant-b-gan-ca".to_owned()),
+    ];
+    env.extend(extra_env.iter().cloned());
+    run_script(sandbox, "prepare-backup.sh", &env)
+}
+
+/// What the gateway does with `-r` on its first start: the backup's files replace the data
+/// directory's.
+fn fake_restore(sandbox: &Sandbox, backup: &std::path::Path) {
+    command(
+        "unzip",
+        &[
+            "-q",
+            "-o",
+            backup.to_str().unwrap(),
+            "-d",
+            sandbox.path("volume").to_str().unwrap(),
+        ],
+        &sandbox.dir,
+    );
+}
+
+fn role_and_trust(sandbox: &Sandbox) -> (String, String) {
+    let redundancy = fs::read_to_string(sandbox.path("volume/redundancy.xml")).unwrap();
+    let trusted =
+        fs::read_to_string(sandbox.path("volume/gateway-network/client/security/pki/trusted/certs/plant-b-gan-ca.crt"))
+            .unwrap();
+    (redundancy, trusted)
+}
+
+#[test]
+fn a_restore_keeps_the_pods_role_and_trusted_ca() {
+    let sandbox = Sandbox::new("prepare-backup");
+    let backup = foreign_backup(&sandbox);
+    let original = fs::read(&backup).unwrap();
+    prepare_backup_pod(&sandbox, &backup, &[]).assert_success("prepare-backup");
+    assert_eq!(
+        fs::read(&backup).unwrap(),
+        original,
+        "the source backup is left as it was"
+    );
+    fake_restore(&sandbox, &sandbox.path("volume/restore-prepared.gwbk"));
+    let (redundancy, trusted) = role_and_trust(&sandbox);
+    assert!(
+        redundancy.contains("<entry key=\"redundancy.noderole\">Backup</entry>")
+            && redundancy.contains("plant-b-gateway-0.plant-b-gateway-headless")
+            && !redundancy.contains(BACKUP_MASTER_HOST),
+        "the pod's role survives the restore: {redundancy}"
+    );
+    assert_eq!(
+        trusted,
+        fs::read_to_string(sandbox.path("tls/ca.crt")).unwrap(),
+        "the site's CA"
+    );
+    assert!(metro_keystore_listing(&sandbox.path("volume/local/metro-keystore")).contains("Alias name: metro-key"));
+    assert_eq!(
+        fs::read_to_string(sandbox.path("volume/projects/hmi/project.json")).unwrap(),
+        "{\"title\": \"HMI\"}",
+        "the rest of the backup is restored"
+    );
+    assert!(sandbox.path("volume/db_backup_sqlite.idb").exists());
+
+    // The oracle: the unprepared backup would have undone both.
+    let unprepared = Sandbox::new("prepare-backup-unprepared");
+    let backup = foreign_backup(&unprepared);
+    prepare_backup_pod(&unprepared, &backup, &[]).assert_success("prepare-backup");
+    fake_restore(&unprepared, &backup);
+    let (redundancy, trusted) = role_and_trust(&unprepared);
+    assert!(redundancy.contains(">Master<") && trusted == "another site's CA");
+}
+
+#[test]
+fn a_backup_cannot_be_prepared_without_zip_and_says_so() {
+    let sandbox = Sandbox::new("prepare-backup-no-zip");
+    let backup = foreign_backup(&sandbox);
+    // Every command the script needs, but zip.
+    let bin = sandbox.path("bin-without-zip");
+    fs::create_dir_all(&bin).unwrap();
+    for tool in ["bash", "mkdir", "cp", "dirname", "mktemp", "rm", "mv", "cat"] {
+        let path = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|dir| std::path::Path::new(dir).join(tool))
+            .find(|path| path.exists())
+            .unwrap_or_else(|| panic!("{tool} not found"));
+        std::os::unix::fs::symlink(path, bin.join(tool)).unwrap();
+    }
+    let run = prepare_backup_pod(&sandbox, &backup, &[("PATH", bin.display().to_string())]);
+    run.assert_failure("no zip");
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.describe());
+    assert!(run.stdout.contains("no zip command"), "{}", run.describe());
+    assert!(!sandbox.path("volume/restore-prepared.gwbk").exists());
+}
+
+#[test]
+fn a_file_that_is_not_a_zip_is_refused() {
+    let sandbox = Sandbox::new("prepare-backup-not-zip");
+    let backup = sandbox.path("not-a.gwbk");
+    fs::write(&backup, "not a zip").unwrap();
+    let run = prepare_backup_pod(&sandbox, &backup, &[]);
+    run.assert_failure("not a zip");
+    assert!(run.stdout.contains("not a zip file"), "{}", run.describe());
+    assert!(!sandbox.path("volume/restore-prepared.gwbk").exists());
 }

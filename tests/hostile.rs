@@ -218,6 +218,98 @@ fn cases() -> Vec<Case> {
         case("memory in GB", Config(config!(concat!(valid_spec!(), "  gateway: {resources: {memory: 4GB}}\n"))), Refused(&["spec.gateway.resources.memory"])),
         case("absurd storage", Config(config!(concat!(valid_spec!(), "  gateway: {storage: {size: 9999999999999999999999Ei}}\n"))), Refused(&["spec.gateway.storage.size"])),
         case("NaN memory", Config(config!(concat!(valid_spec!(), "  gateway: {resources: {memory: .nan}}\n"))), Refused(&["spec.gateway.resources.memory"])),
+        case(
+            "memory too small for a gateway",
+            Config(config!(concat!(valid_spec!(), "  gateway: {resources: {memory: 1Gi}}\n"))),
+            Refused(&["spec.gateway.resources.memory: must be at least 1536Mi"]),
+        ),
+        // Gateway Network trust.
+        case("an unknown trust", Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {trust: approve}\n"))), Refused(&["spec.gatewayNetwork.trust"])),
+        case(
+            "manual trust with frontend autoscaling",
+            Config(config!("  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n  frontend: {autoscaling: {maxReplicas: 5}}\n  gatewayNetwork: {trust: manual}\n")),
+            Refused(&["spec.gatewayNetwork.trust: manual cannot be used with spec.frontend.autoscaling"]),
+        ),
+        case(
+            "manual trust with certificates",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {trust: manual, certificates: {duration: 8760h}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates: is only read with a CA"]),
+        ),
+        case(
+            "ApprovedOnly with a CA",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {securityPolicy: ApprovedOnly}\n"))),
+            Refused(&["spec.gatewayNetwork.securityPolicy: ApprovedOnly makes every new connection wait"]),
+        ),
+        case(
+            "an old source that disagrees with trust",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {trust: certManager, certificates: {source: secret}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.source: disagrees with spec.gatewayNetwork.trust"]),
+        ),
+        case(
+            "a certificate for a day",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {certificates: {duration: 24h, renewBefore: 1h}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.duration: must be at least 168h"]),
+        ),
+        case(
+            "a certificate outliving its CA",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {certificates: {duration: 8760h, caDuration: 8760h}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.caDuration: must be more than the duration 8760h"]),
+        ),
+        case(
+            "a CA for a thousand years",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {certificates: {caDuration: 8760000h}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.caDuration: must be at most 876000h"]),
+        ),
+        case(
+            "a CA duration in days",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {certificates: {caDuration: 3650d}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.caDuration: \"3650d\" is not a duration"]),
+        ),
+        case(
+            "a renewal after expiry",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {certificates: {renewBefore: 9000h}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.renewBefore: must be more than 0 and less than the duration 8760h"]),
+        ),
+        case(
+            "the old rotation none",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {certificates: {rotation: none}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.rotation: none is now called manual"]),
+        ),
+        case(
+            "an unknown rotation",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {certificates: {rotation: cron}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.rotation"]),
+        ),
+        case(
+            "a bad keystore password Secret name",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {certificates: {keystorePasswordSecret: \"Metro Key\"}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.keystorePasswordSecret"]),
+        ),
+        case(
+            "cert-manager lifetimes with Secrets",
+            Config(config!(concat!(valid_spec!(), "  gatewayNetwork: {trust: secret, certificates: {caDuration: 87600h}}\n"))),
+            Refused(&["spec.gatewayNetwork.certificates.caDuration: is only read with trust certManager"]),
+        ),
+        case(
+            "two backups for the frontends",
+            Config(config!("  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n  restore: {volumeClaim: b, path: a.gwbk, frontends: true}\n  frontend: {restore: {volumeClaim: b, path: f.gwbk}}\n")),
+            Refused(&["spec.frontend.restore: cannot be given with spec.restore.frontends: true"]),
+        ),
+        case(
+            "a frontend backup over plain http",
+            Config(config!("  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n  frontend: {restore: {url: \"http://x/f.gwbk\"}}\n")),
+            Refused(&["spec.frontend.restore.url: must be an https:// URL", "spec.frontend.restore.sha256: is required with url"]),
+        ),
+        case(
+            "a frontend backup that restores the frontends",
+            Config(config!("  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: s\n  frontend: {restore: {volumeClaim: b, path: f.gwbk, frontends: true}}\n")),
+            Refused(&["spec.frontend.restore.frontends"]),
+        ),
+        case(
+            "restore frontends as a word",
+            Config(config!(concat!(valid_spec!(), "  restore: {volumeClaim: backups, path: a.gwbk, frontends: sometimes}\n"))),
+            Refused(&["spec.restore.frontends"]),
+        ),
         // Names and versions.
         case(
             "a name that is not a DNS label",

@@ -453,7 +453,7 @@ fn plain_manifests_carry_no_krm_bookkeeping() {
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert_eq!(text.matches("\n---\n").count() + 1, 20, "20 documents");
+    assert_eq!(text.matches("\n---\n").count() + 1, 25, "25 documents");
     assert!(
         !text.contains("config.kubernetes.io/"),
         "no internal annotations in plain output"

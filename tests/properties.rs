@@ -109,8 +109,14 @@ impl SpecChoice {
         } else {
             ""
         };
+        // ApprovedOnly is the policy of trust: manual only; the others go with the default CA.
+        let trust = if self.security_policy == "ApprovedOnly" {
+            "trust: manual, "
+        } else {
+            ""
+        };
         line(format!(
-            "gatewayNetwork: {{securityPolicy: {}{whitelist}}}",
+            "gatewayNetwork: {{{trust}securityPolicy: {}{whitelist}}}",
             self.security_policy
         ));
         let redundant = !self.scaleout || self.backend_replicas != Some(1);
@@ -146,7 +152,7 @@ prop_compose! {
         backend_replicas in proptest::option::of(1u32..=2),
         frontend_replicas in proptest::option::of(1u32..=12),
         cpu in proptest::option::of(prop::sample::select(&["500m", "1", "2", "1500m", "16", "\"4\""][..])),
-        memory in proptest::option::of(prop::sample::select(&["1Gi", "3072Mi", "4Gi", "16Gi", "1.5Gi"][..])),
+        memory in proptest::option::of(prop::sample::select(&["1536Mi", "3072Mi", "4Gi", "16Gi", "1.5Gi"][..])),
         storage in proptest::option::of(prop::sample::select(&["1Gi", "10Gi", "500Gi", "2Ti"][..])),
         ingress in proptest::option::of((dns_label(20).prop_map(|label| format!("{label}.example.com")), any::<bool>())),
         digest in any::<bool>(),

@@ -64,6 +64,9 @@ impl Gateway {
     /// Runs prepare-data.sh with `env` plus the image data and volume directories.
     fn start(&self, env: &[(&str, &str)]) -> Run {
         let mut env: Vec<(&str, String)> = env.iter().map(|(key, value)| (*key, (*value).to_owned())).collect();
+        if !env.iter().any(|(key, _)| *key == "IGNITION_VERSION") {
+            env.push(("IGNITION_VERSION", "8.3.3".to_owned()));
+        }
         env.push(("IGNITION_IMAGE_DATA", self.image_data.display().to_string()));
         env.push(("DATA_VOLUME", self.volume.display().to_string()));
         run_script(&self.sandbox, "prepare-data.sh", &env)
@@ -422,4 +425,77 @@ fn prepare_data_forgets_the_peer_when_a_pair_becomes_independent() {
     run.assert_success("start as a single backend");
     let expected = BTreeMap::from([("redundancy.noderole".to_owned(), "Independent".to_owned())]);
     assert_eq!(gateway.redundancy(), expected, "\n{}", gateway.redundancy_xml());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Version changes: upgrades pass, a downgrade is refused before the gateway starts.
+
+fn start_version(gateway: &Gateway, version: &str) -> Run {
+    gateway.start(&[
+        ("POD_NAME", "plant-a-backend-1"),
+        (
+            "IGNITION_VERSION_LINE",
+            if version.starts_with("8.1") { "8.1" } else { "8.3" },
+        ),
+        ("IGNITION_VERSION", version),
+        ("REDUNDANCY_MODE", "pair"),
+        ("REDUNDANCY_MASTER_HOST", MASTER_HOST),
+    ])
+}
+
+#[test]
+fn prepare_data_lets_upgrades_through_and_stamps_the_volume() {
+    let gateway = Gateway::new("prepare-data-upgrades");
+    for version in ["8.1.47", "8.1.48", "8.1.48", "8.3.0", "8.3.3"] {
+        start_version(&gateway, version).assert_success(version);
+        assert_eq!(
+            read(&gateway.volume_file(".ignition-krm-version")),
+            format!("{version}\n")
+        );
+    }
+}
+
+#[test]
+fn prepare_data_refuses_a_volume_written_by_a_newer_version() {
+    for (test, last, image) in [
+        ("patch", "8.3.3", "8.3.2"),
+        ("line", "8.3.0", "8.1.48"),
+        ("numeric-not-text", "8.1.10", "8.1.9"),
+    ] {
+        let gateway = Gateway::new(&format!("prepare-data-downgrade-{test}"));
+        start_version(&gateway, last).assert_success(last);
+        fs::remove_file(gateway.volume_file("redundancy.xml")).unwrap();
+        let run = start_version(&gateway, image);
+        run.assert_failure(&format!("{last} -> {image}"));
+        let lines: Vec<&str> = run.stdout.lines().filter(|line| line.contains("refusing")).collect();
+        assert_eq!(lines.len(), 1, "one clear line: {}", run.describe());
+        assert!(
+            lines[0].contains(&format!("last run by Ignition {last}, newer than this image ({image})")),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            !gateway.volume_file("redundancy.xml").exists(),
+            "{test}: nothing is prepared for a gateway that must not start"
+        );
+        assert_eq!(
+            read(&gateway.volume_file(".ignition-krm-version")),
+            format!("{last}\n"),
+            "the stamp stays"
+        );
+    }
+}
+
+#[test]
+fn prepare_data_reads_the_image_s_own_volume_stamp() {
+    // The stamp the community image's entrypoint writes; a volume first run without ignition-krm.
+    let gateway = Gateway::new("prepare-data-docker-stamp");
+    write(&gateway.volume_file("db/config.idb"), "8.1 internal database");
+    write(&gateway.volume_file(".docker-init-complete"), "8.1.48\n");
+    let run = start_version(&gateway, "8.1.44");
+    run.assert_failure("an 8.1.48 volume on an 8.1.44 image");
+    assert!(run.stdout.contains("last run by Ignition 8.1.48"), "{}", run.describe());
+    start_version(&gateway, "8.1.48").assert_success("the same version");
+    write(&gateway.volume_file(".docker-init-complete"), "not a version\n");
+    start_version(&gateway, "8.1.48").assert_success("an unreadable stamp is ignored");
 }

@@ -14,8 +14,10 @@ const SUCCESS_CASES: &[&str] = &[
     "failover-8.1",
     "failover-8.3",
     "failover-certificates-restore-8.3",
+    "failover-manual-trust-8.1",
     "scaleout-8.1",
     "scaleout-8.3",
+    "scaleout-certificates-manual-rotation-8.3",
     "scaleout-traefik-secret-certificates-8.1",
     "scaleout-plant-options-8.3",
 ];

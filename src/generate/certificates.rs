@@ -8,9 +8,10 @@ use super::custom::{
 use super::{metadata, names};
 use crate::spec::{GanCertificateSettings, Site, Tier};
 
-/// The CA lives ten years; its tier certificates are renewed as the spec says.
-const CA_DURATION: &str = "87600h";
-const CA_RENEW_BEFORE: &str = "720h";
+/// Ignition opens its metro keystore with this fixed password (IA's chart, ignition 0.2.1,
+/// `scripts/prepare-gan-certificates.sh`: `METRO_KEYSTORE_PASSPHRASE`). It guards nothing: the key
+/// is as safe as the Secret that holds it.
+pub const METRO_KEYSTORE_PASSWORD: &str = "metro";
 /// RSA keys: every JVM reads them in a PKCS#12 keystore.
 const KEY_ALGORITHM: &str = "RSA";
 const KEY_SIZE: u32 = 2048;
@@ -25,14 +26,14 @@ pub fn root_issuer(site: &Site) -> Issuer {
     )
 }
 
-pub fn ca_certificate(site: &Site) -> Certificate {
+pub fn ca_certificate(site: &Site, settings: &GanCertificateSettings) -> Certificate {
     Certificate::new(
         metadata(site, None, names::gan_ca(site)),
         CertificateSpec {
             secret_name: names::gan_ca(site),
             common_name: format!("{} Gateway Network CA", site.name),
-            duration: CA_DURATION.to_owned(),
-            renew_before: CA_RENEW_BEFORE.to_owned(),
+            duration: settings.ca_duration.clone(),
+            renew_before: settings.ca_renew_before.clone(),
             is_ca: Some(true),
             private_key: private_key(),
             issuer_ref: issuer_ref(names::gan_root_issuer(site)),
@@ -79,10 +80,14 @@ pub fn tier_certificate(site: &Site, tier: &Tier, settings: &GanCertificateSetti
             keystores: Some(Keystores {
                 pkcs12: Pkcs12Keystore {
                     create: true,
-                    password_secret_ref: SecretKeyRef {
-                        name: settings.keystore_password_secret.clone(),
+                    password: settings
+                        .keystore_password_secret
+                        .is_none()
+                        .then(|| METRO_KEYSTORE_PASSWORD.to_owned()),
+                    password_secret_ref: settings.keystore_password_secret.as_ref().map(|name| SecretKeyRef {
+                        name: name.clone(),
                         key: "password".to_owned(),
-                    },
+                    }),
                 },
             }),
         },

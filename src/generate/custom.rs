@@ -132,7 +132,11 @@ pub struct Keystores {
 #[serde(rename_all = "camelCase")]
 pub struct Pkcs12Keystore {
     pub create: bool,
-    pub password_secret_ref: SecretKeyRef,
+    /// A literal password (cert-manager 1.21's `password`), exclusive with `password_secret_ref`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_secret_ref: Option<SecretKeyRef>,
 }
 
 #[derive(Debug, Clone, Serialize)]

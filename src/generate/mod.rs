@@ -88,9 +88,9 @@ pub fn generate(site: &Site) -> Vec<Value> {
         .certificates
         .as_ref()
         .filter(|settings| settings.cert_manager);
-    if cert_manager.is_some() {
+    if let Some(settings) = cert_manager {
         objects.push(certificates::root_issuer(site));
-        objects.push(certificates::ca_certificate(site));
+        objects.push(certificates::ca_certificate(site, settings));
         objects.push(certificates::ca_issuer(site));
     }
     let scripts = config::scripts_config_map(site);

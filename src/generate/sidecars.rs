@@ -1,5 +1,5 @@
 //! The containers beside a gateway: the sidecar that labels a pair's Active node, and the optional
-//! init steps (Gateway Network trust, fetching a backup), with the volumes they need.
+//! init steps (Gateway Network trust, fetching and preparing a backup), with the volumes they need.
 
 use k8s_openapi::api::core::v1::{
     ConfigMapProjection, Container, DownwardAPIProjection, DownwardAPIVolumeFile, KeyToPath, ObjectFieldSelector,
@@ -7,14 +7,14 @@ use k8s_openapi::api::core::v1::{
     VolumeProjection,
 };
 
-use super::config::{FETCH_BACKUP_SCRIPT, GAN_TRUST_SCRIPT, LABEL_ACTIVE_SCRIPT, SCRIPTS_DIR};
+use super::config::{FETCH_BACKUP_SCRIPT, GAN_TRUST_SCRIPT, LABEL_ACTIVE_SCRIPT, PREPARE_BACKUP_SCRIPT, SCRIPTS_DIR};
 use super::names::{self, DATA_VOLUME, HTTP_PORT};
 use super::statefulset::{
     container_security_context, field_env, mount, pod_name_env, resources, secret_volume, value_env, version_line,
     DATA_DIR, INIT_DATA_MOUNT,
 };
 use super::{LABEL_ACTIVE, SCRIPTS_VOLUME};
-use crate::spec::{RestoreSettings, RestoreSource, Site, Tier, TierKind};
+use crate::spec::{GanCertificateSettings, RestoreSettings, RestoreSource, Site, Tier, TierKind};
 
 /// Where Kubernetes clients look for a service-account token; mounted into the sidecar only.
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -31,6 +31,8 @@ const RESTORE_VOLUME: &str = "restore";
 const RESTORE_MOUNT: &str = "/restore";
 /// A downloaded backup lives on the data volume.
 const DOWNLOADED_BACKUP: &str = "restore.gwbk";
+/// The copy of the backup that carries the pod's own role and trust: the one the gateway restores.
+const PREPARED_BACKUP: &str = "restore-prepared.gwbk";
 
 /// The sidecar that sets `ignition.krm.dev/active` on its own pod from `/system/gwinfo`.
 pub fn role_labeler(site: &Site) -> Container {
@@ -108,55 +110,65 @@ pub fn api_access_volume() -> Volume {
 }
 
 /// Installs the tier's Gateway Network keystore and the CA into the data volume before each start.
-pub fn gan_trust(site: &Site) -> Container {
+pub fn gan_trust(site: &Site, settings: &GanCertificateSettings) -> Container {
+    let mut env = vec![
+        value_env("DATA_VOLUME", INIT_DATA_MOUNT),
+        value_env("IGNITION_VERSION_LINE", version_line(site.version_line)),
+        value_env("GAN_TLS_DIR", GAN_TLS_DIR),
+        value_env("GAN_CA_NAME", &names::gan_ca(site)),
+    ];
+    let mut mounts = vec![
+        mount(DATA_VOLUME, INIT_DATA_MOUNT, false),
+        mount(SCRIPTS_VOLUME, SCRIPTS_DIR, true),
+        mount(GAN_TLS_VOLUME, GAN_TLS_DIR, true),
+    ];
+    if settings.keystore_password_secret.is_some() {
+        env.push(value_env(
+            "GAN_KEYSTORE_PASSWORD_FILE",
+            &format!("{GAN_PASSWORD_DIR}/password"),
+        ));
+        mounts.push(mount(GAN_PASSWORD_VOLUME, GAN_PASSWORD_DIR, true));
+    }
     Container {
         name: "gan-trust".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(site.pull_policy.to_owned()),
         command: Some(vec![format!("{SCRIPTS_DIR}/{GAN_TRUST_SCRIPT}")]),
-        env: Some(vec![
-            value_env("DATA_VOLUME", INIT_DATA_MOUNT),
-            value_env("IGNITION_VERSION_LINE", version_line(site.version_line)),
-            value_env("GAN_TLS_DIR", GAN_TLS_DIR),
-            value_env("GAN_KEYSTORE_PASSWORD_FILE", &format!("{GAN_PASSWORD_DIR}/password")),
-            value_env("GAN_CA_NAME", &names::gan_ca(site)),
-        ]),
+        env: Some(env),
         resources: Some(resources("500m", "512Mi")),
         security_context: Some(container_security_context()),
-        volume_mounts: Some(vec![
-            mount(DATA_VOLUME, INIT_DATA_MOUNT, false),
-            mount(SCRIPTS_VOLUME, SCRIPTS_DIR, true),
-            mount(GAN_TLS_VOLUME, GAN_TLS_DIR, true),
-            mount(GAN_PASSWORD_VOLUME, GAN_PASSWORD_DIR, true),
-        ]),
+        volume_mounts: Some(mounts),
         ..Default::default()
     }
 }
 
-pub fn gan_volumes(site: &Site, tier: &Tier, keystore_password_secret: &str) -> [Volume; 2] {
-    [
-        secret_volume(
-            GAN_TLS_VOLUME,
-            &names::gan_tls_secret(site, tier),
-            &["keystore.p12", "ca.crt"],
-        ),
-        secret_volume(GAN_PASSWORD_VOLUME, keystore_password_secret, &["password"]),
-    ]
-}
-
-/// The backup a tier restores on first start, if any: the frontends only when the spec says so.
-pub fn restore_of<'a>(site: &'a Site, tier: &Tier) -> Option<&'a RestoreSettings> {
-    site.restore
-        .as_ref()
-        .filter(|restore| tier.kind != TierKind::Frontend || restore.frontends)
-}
-
-/// The path the gateway's `-r` argument names.
-pub fn backup_path(restore: &RestoreSettings) -> String {
-    match &restore.source {
-        RestoreSource::Url { .. } => format!("{DATA_DIR}/{DOWNLOADED_BACKUP}"),
-        RestoreSource::VolumeClaim { path, .. } => format!("{RESTORE_MOUNT}/{path}"),
+pub fn gan_volumes(site: &Site, tier: &Tier, settings: &GanCertificateSettings) -> Vec<Volume> {
+    let mut volumes = vec![secret_volume(
+        GAN_TLS_VOLUME,
+        &names::gan_tls_secret(site, tier),
+        &["keystore.p12", "ca.crt"],
+    )];
+    if let Some(secret) = &settings.keystore_password_secret {
+        volumes.push(secret_volume(GAN_PASSWORD_VOLUME, secret, &["password"]));
     }
+    volumes
+}
+
+/// The backup a tier restores on first start, if any: the frontends their own, or the site's when
+/// the spec says so.
+pub fn restore_of<'a>(site: &'a Site, tier: &Tier) -> Option<&'a RestoreSettings> {
+    if tier.kind == TierKind::Frontend {
+        site.frontend_restore
+            .as_ref()
+            .or_else(|| site.restore.as_ref().filter(|restore| restore.frontends))
+    } else {
+        site.restore.as_ref()
+    }
+}
+
+/// The path the gateway's `-r` argument names: the prepared copy on the data volume.
+pub fn backup_path() -> String {
+    format!("{DATA_DIR}/{PREPARED_BACKUP}")
 }
 
 /// Downloads a backup given by URL onto the data volume.
@@ -184,7 +196,43 @@ pub fn fetch_backup(site: &Site, restore: &RestoreSettings) -> Option<Container>
     })
 }
 
-/// A backup on a volume: the claim, mounted read-only into the gateway.
+/// Writes the pod's redundancy role and trust into a copy of the backup, after `prepare-data` and
+/// `gan-trust` wrote them on the volume: the restore then keeps them.
+pub fn prepare_backup(site: &Site, restore: &RestoreSettings) -> Container {
+    let source = match &restore.source {
+        RestoreSource::Url { .. } => format!("{INIT_DATA_MOUNT}/{DOWNLOADED_BACKUP}"),
+        RestoreSource::VolumeClaim { path, .. } => format!("{RESTORE_MOUNT}/{path}"),
+    };
+    let mut env = vec![
+        value_env("DATA_VOLUME", INIT_DATA_MOUNT),
+        value_env("IGNITION_VERSION_LINE", version_line(site.version_line)),
+        value_env("BACKUP_SOURCE", &source),
+        value_env("BACKUP_TARGET", &format!("{INIT_DATA_MOUNT}/{PREPARED_BACKUP}")),
+    ];
+    if site.gateway_network.certificates.is_some() {
+        env.push(value_env("GAN_CA_NAME", &names::gan_ca(site)));
+    }
+    let mut mounts = vec![
+        mount(DATA_VOLUME, INIT_DATA_MOUNT, false),
+        mount(SCRIPTS_VOLUME, SCRIPTS_DIR, true),
+    ];
+    if let Some((_, restore_mount)) = restore_volume(restore) {
+        mounts.push(restore_mount);
+    }
+    Container {
+        name: "prepare-backup".to_owned(),
+        image: Some(site.image.clone()),
+        image_pull_policy: Some(site.pull_policy.to_owned()),
+        command: Some(vec![format!("{SCRIPTS_DIR}/{PREPARE_BACKUP_SCRIPT}")]),
+        env: Some(env),
+        resources: Some(resources("500m", "256Mi")),
+        security_context: Some(container_security_context()),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    }
+}
+
+/// A backup on a volume: the claim, mounted read-only into the `prepare-backup` init container.
 pub fn restore_volume(restore: &RestoreSettings) -> Option<(Volume, VolumeMount)> {
     let RestoreSource::VolumeClaim { claim, .. } = &restore.source else {
         return None;

@@ -32,6 +32,8 @@ pub(super) const DATA_DIR: &str = "/usr/local/bin/ignition/data";
 pub(super) const INIT_DATA_MOUNT: &str = "/data";
 
 const GATEWAY_CONTAINER: &str = "gateway";
+/// The heap's share of the memory limit; the rest is metaspace, threads, code cache and buffers.
+const HEAP_PERCENT: u32 = 75;
 const ADMIN_SECRET_VOLUME: &str = "admin-secret";
 
 /// Read and execute for all: the scripts run as the image's user.
@@ -212,11 +214,13 @@ fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
 /// Before the gateway starts: the data volume and role, then the optional trust and backup steps.
 fn init_containers(site: &Site, tier: &Tier) -> Vec<Container> {
     let mut containers = vec![prepare_data_container(site, tier)];
-    if site.gateway_network.certificates.is_some() {
-        containers.push(sidecars::gan_trust(site));
+    if let Some(certificates) = &site.gateway_network.certificates {
+        containers.push(sidecars::gan_trust(site, certificates));
     }
-    if let Some(fetch) = sidecars::restore_of(site, tier).and_then(|restore| sidecars::fetch_backup(site, restore)) {
-        containers.push(fetch);
+    // Last: the backup takes the role and trust the steps above wrote.
+    if let Some(restore) = sidecars::restore_of(site, tier) {
+        containers.extend(sidecars::fetch_backup(site, restore));
+        containers.push(sidecars::prepare_backup(site, restore));
     }
     containers
 }
@@ -288,9 +292,9 @@ fn gateway_container(site: &Site, tier: &Tier) -> Container {
 /// then (after `--`) wrapper and JVM settings.
 fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
     let mut args = vec!["-n".to_owned(), "$(POD_NAME)".to_owned()];
-    if let Some(restore) = sidecars::restore_of(site, tier) {
+    if sidecars::restore_of(site, tier).is_some() {
         // The image restores it on the gateway's first start only.
-        args.extend(["-r".to_owned(), sidecars::backup_path(restore)]);
+        args.extend(["-r".to_owned(), sidecars::backup_path()]);
     }
     let behind_ingress = site.ingress.as_ref().filter(|_| tier.serves_users());
     if let Some(ingress) = behind_ingress {
@@ -303,9 +307,14 @@ fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
     args.push("--".to_owned());
     // Without this the wrapper log grows inside the container until the pod is evicted.
     args.push("wrapper.logfile=/dev/stdout".to_owned());
-    // Size the heap from the memory limit rather than a fixed figure.
+    // Size the heap from the memory limit rather than a fixed figure, as Inductive Automation's chart
+    // does (ignition 0.2.1, templates/_helpers.tpl): both wrapper sizes at 0, so the wrapper passes
+    // neither -Xms nor -Xmx and the image's fixed initial heap (1024 MB in ignition.conf) cannot
+    // raise the maximum (HotSpot lifts the maximum heap to at least -Xms).
+    args.push("wrapper.java.initmemory=0".to_owned());
     args.push("wrapper.java.maxmemory=0".to_owned());
-    args.push("-XX:MaxRAMPercentage=75".to_owned());
+    args.push(format!("-XX:InitialRAMPercentage={HEAP_PERCENT}"));
+    args.push(format!("-XX:MaxRAMPercentage={HEAP_PERCENT}"));
     if behind_ingress.is_some() {
         args.push("gateway.useProxyForwardedHeader=true".to_owned());
     }
@@ -320,6 +329,9 @@ fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
     let mut env = vec![
         pod_name_env(),
         value_env("IGNITION_VERSION_LINE", version_line(site.version_line)),
+        // The image's version (the tag is the exact release): a volume last run by a newer one is
+        // refused before the gateway starts.
+        value_env("IGNITION_VERSION", &site.version),
         value_env("IGNITION_IMAGE_DATA", DATA_DIR),
         value_env("DATA_VOLUME", INIT_DATA_MOUNT),
     ];
@@ -362,9 +374,6 @@ fn gateway_mounts(site: &Site, tier: &Tier) -> Vec<VolumeMount> {
     if let Some((_, license_mount)) = tier_options::license_volume(site, tier) {
         mounts.push(license_mount);
     }
-    if let Some((_, restore_mount)) = sidecars::restore_of(site, tier).and_then(sidecars::restore_volume) {
-        mounts.push(restore_mount);
-    }
     mounts
 }
 
@@ -393,11 +402,7 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
         });
     }
     if let Some(certificates) = &site.gateway_network.certificates {
-        volumes.extend(sidecars::gan_volumes(
-            site,
-            tier,
-            &certificates.keystore_password_secret,
-        ));
+        volumes.extend(sidecars::gan_volumes(site, tier, certificates));
     }
     if let Some((restore_volume, _)) = sidecars::restore_of(site, tier).and_then(sidecars::restore_volume) {
         volumes.push(restore_volume);

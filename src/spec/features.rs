@@ -2,7 +2,7 @@
 //! the Gateway API route, and restoring a gateway backup.
 
 use super::site::{check_dns_label, check_dns_subdomain, is_dns_subdomain};
-use super::types::{CertificateSource, GanCertificates, HttpRoute, Restore, Rotation};
+use super::types::{BackupSource, CertificateSource, GanCertificates, GanTrust, HttpRoute, Restore, Rotation};
 use super::Problem;
 
 /// Gateway Network TLS from a shared CA.
@@ -10,9 +10,12 @@ use super::Problem;
 pub struct GanCertificateSettings {
     /// Generate the CA and the tier certificates with cert-manager; otherwise the Secrets exist.
     pub cert_manager: bool,
-    pub keystore_password_secret: String,
+    /// A Secret holding the keystore password; without it cert-manager writes the literal `metro`.
+    pub keystore_password_secret: Option<String>,
     pub duration: String,
     pub renew_before: String,
+    pub ca_duration: String,
+    pub ca_renew_before: String,
     /// Roll the StatefulSets when a tier's certificate Secret changes (Stakater Reloader).
     pub reloader: bool,
 }
@@ -41,51 +44,90 @@ pub struct RestoreSettings {
     pub frontends: bool,
 }
 
-const DEFAULT_DURATION: &str = "2160h";
-const DEFAULT_RENEW_BEFORE: &str = "360h";
+/// A year, as the three reference deployments issue them (IGNITION.md, "Gateway Network trust").
+const DEFAULT_DURATION: &str = "8760h";
+const DEFAULT_RENEW_BEFORE: &str = "720h";
+const DEFAULT_CA_DURATION: &str = "87600h";
+/// The CA is renewed this long before it expires (a third of its life when that is shorter).
+const CA_RENEW_BEFORE_SECONDS: u64 = 720 * 3600;
+/// A week: every renewal rolls the gateways (with Reloader), so a shorter life means restarts.
+const MINIMUM_DURATION_SECONDS: u64 = 168 * 3600;
+/// A hundred years.
+const MAXIMUM_CA_DURATION_SECONDS: u64 = 876_000 * 3600;
 
-pub fn resolve_certificates(certificates: &GanCertificates, problems: &mut Vec<Problem>) -> GanCertificateSettings {
+/// The trust settings: `None` for `trust: manual` (no CA: connections are approved by hand).
+pub fn resolve_certificates(
+    trust: Option<GanTrust>,
+    certificates: Option<&GanCertificates>,
+    problems: &mut Vec<Problem>,
+) -> Option<GanCertificateSettings> {
     let path = "spec.gatewayNetwork.certificates";
-    check_dns_subdomain(
-        &format!("{path}.keystorePasswordSecret"),
-        &certificates.keystore_password_secret,
-        problems,
-    );
-    let cert_manager = certificates.source.unwrap_or(CertificateSource::CertManager) == CertificateSource::CertManager;
+    let source = certificates.and_then(|certificates| certificates.source);
+    let trust = match (trust, source) {
+        (Some(trust), Some(source)) => {
+            let agrees = matches!(
+                (trust, source),
+                (GanTrust::CertManager, CertificateSource::CertManager) | (GanTrust::Secret, CertificateSource::Secret)
+            );
+            if !agrees {
+                problems.push(Problem::new(
+                    format!("{path}.source"),
+                    "disagrees with spec.gatewayNetwork.trust, which replaces it: remove source",
+                ));
+            }
+            trust
+        }
+        (Some(trust), None) => trust,
+        (None, Some(CertificateSource::Secret)) => GanTrust::Secret,
+        (None, _) => GanTrust::CertManager,
+    };
+    if trust == GanTrust::Manual {
+        if certificates.is_some() {
+            problems.push(Problem::new(
+                path,
+                "is only read with a CA (trust certManager or secret); trust manual has no certificates",
+            ));
+        }
+        return None;
+    }
+    let certificates = certificates.cloned().unwrap_or_default();
+    if let Some(secret) = &certificates.keystore_password_secret {
+        check_dns_subdomain(&format!("{path}.keystorePasswordSecret"), secret, problems);
+    }
+    let cert_manager = trust == GanTrust::CertManager;
     if !cert_manager {
         for (field, given) in [
             ("duration", &certificates.duration),
             ("renewBefore", &certificates.renew_before),
+            ("caDuration", &certificates.ca_duration),
         ] {
             if given.is_some() {
                 problems.push(Problem::new(
                     format!("{path}.{field}"),
-                    "is only read with source certManager",
+                    "is only read with trust certManager: with trust secret the Secrets' own certificates count",
                 ));
             }
         }
     }
-    let duration = certificates
-        .duration
-        .clone()
-        .unwrap_or_else(|| DEFAULT_DURATION.to_owned());
-    let renew_before = certificates
-        .renew_before
-        .clone()
-        .unwrap_or_else(|| DEFAULT_RENEW_BEFORE.to_owned());
+    let text = |given: &Option<String>, default: &str| given.clone().unwrap_or_else(|| default.to_owned());
+    let duration = text(&certificates.duration, DEFAULT_DURATION);
+    let renew_before = text(&certificates.renew_before, DEFAULT_RENEW_BEFORE);
+    let ca_duration = text(&certificates.ca_duration, DEFAULT_CA_DURATION);
     let duration_seconds = go_duration_seconds(&format!("{path}.duration"), &duration, problems);
     let renew_seconds = go_duration_seconds(&format!("{path}.renewBefore"), &renew_before, problems);
-    if let (Some(duration_seconds), Some(renew_seconds)) = (duration_seconds, renew_seconds) {
-        if duration_seconds < 3600 {
+    let ca_seconds = go_duration_seconds(&format!("{path}.caDuration"), &ca_duration, problems);
+    if let Some(duration_seconds) = duration_seconds {
+        if duration_seconds < MINIMUM_DURATION_SECONDS {
             problems.push(
                 Problem::new(
                     format!("{path}.duration"),
-                    "must be at least 1h (cert-manager's minimum)",
+                    "must be at least 168h (a week): each renewal restarts the gateways",
                 )
                 .current(&duration)
                 .proposed(DEFAULT_DURATION),
             );
-        } else if renew_seconds == 0 || renew_seconds >= duration_seconds {
+        }
+        if renew_seconds.is_some_and(|renew| renew == 0 || renew >= duration_seconds) {
             problems.push(
                 Problem::new(
                     format!("{path}.renewBefore"),
@@ -94,14 +136,52 @@ pub fn resolve_certificates(certificates: &GanCertificates, problems: &mut Vec<P
                 .current(&renew_before),
             );
         }
+        if ca_seconds.is_some_and(|ca| ca <= duration_seconds) {
+            problems.push(
+                Problem::new(
+                    format!("{path}.caDuration"),
+                    format!("must be more than the duration {duration}: the CA outlives the certificates it signs"),
+                )
+                .current(&ca_duration)
+                .proposed(DEFAULT_CA_DURATION),
+            );
+        }
     }
-    GanCertificateSettings {
+    if ca_seconds.is_some_and(|ca| ca > MAXIMUM_CA_DURATION_SECONDS) {
+        problems.push(
+            Problem::new(
+                format!("{path}.caDuration"),
+                "must be at most 876000h (a hundred years)",
+            )
+            .current(&ca_duration)
+            .proposed(DEFAULT_CA_DURATION),
+        );
+    }
+    let ca_renew_before = match ca_seconds {
+        Some(ca) if ca / 3 < CA_RENEW_BEFORE_SECONDS => format!("{}s", ca / 3),
+        _ => format!("{}h", CA_RENEW_BEFORE_SECONDS / 3600),
+    };
+    let reloader = match certificates.rotation.unwrap_or(Rotation::Reloader) {
+        Rotation::Reloader => true,
+        Rotation::Manual => false,
+        Rotation::None => {
+            problems.push(
+                Problem::new(format!("{path}.rotation"), "none is now called manual")
+                    .current("none")
+                    .proposed("manual"),
+            );
+            false
+        }
+    };
+    Some(GanCertificateSettings {
         cert_manager,
         keystore_password_secret: certificates.keystore_password_secret.clone(),
         duration,
         renew_before,
-        reloader: certificates.rotation.unwrap_or(Rotation::Reloader) == Rotation::Reloader,
-    }
+        ca_duration,
+        ca_renew_before,
+        reloader,
+    })
 }
 
 /// Seconds of a Go duration made of hours, minutes and seconds (`2160h`, `1h30m`), as cert-manager
@@ -171,8 +251,27 @@ pub fn resolve_http_route(route: &HttpRoute, problems: &mut Vec<Problem>) -> Htt
 }
 
 pub fn resolve_restore(restore: &Restore, problems: &mut Vec<Problem>) -> Option<RestoreSettings> {
-    let path = "spec.restore";
-    let frontends = restore.frontends.unwrap_or(true);
+    // A frontend restoring the backend's backup would replay its device connections, historian,
+    // transaction groups and gateway scripts: duplicated PLC sessions and database writes.
+    let frontends = restore.frontends.unwrap_or(false);
+    let source = BackupSource {
+        url: restore.url.clone(),
+        sha256: restore.sha256.clone(),
+        volume_claim: restore.volume_claim.clone(),
+        path: restore.path.clone(),
+    };
+    resolve_source("spec.restore", &source, problems).map(|source| RestoreSettings { source, frontends })
+}
+
+/// The frontends' own backup (`spec.frontend.restore`).
+pub fn resolve_frontend_restore(source: &BackupSource, problems: &mut Vec<Problem>) -> Option<RestoreSettings> {
+    resolve_source("spec.frontend.restore", source, problems).map(|source| RestoreSettings {
+        source,
+        frontends: true,
+    })
+}
+
+fn resolve_source(path: &str, restore: &BackupSource, problems: &mut Vec<Problem>) -> Option<RestoreSource> {
     let source = match (&restore.url, &restore.volume_claim) {
         (Some(url), None) => {
             if restore.path.is_some() {
@@ -236,7 +335,7 @@ pub fn resolve_restore(restore: &Restore, problems: &mut Vec<Problem>) -> Option
             return None;
         }
     };
-    Some(RestoreSettings { source, frontends })
+    Some(source)
 }
 
 #[cfg(test)]

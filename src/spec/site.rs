@@ -1,7 +1,7 @@
 //! The resolved site: the spec with every default applied and every rule checked.
 //! Generators read only this, never the raw spec.
 
-use super::features::{resolve_certificates, resolve_http_route, resolve_restore};
+use super::features::{resolve_certificates, resolve_frontend_restore, resolve_http_route, resolve_restore};
 pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSettings, RestoreSource};
 use super::options::{check_spec_license_is_read, check_version_floor, resolve_tier_options, TierOptions};
 use super::quantity::Quantity;
@@ -128,6 +128,8 @@ pub struct Site {
     pub restore: Option<RestoreSettings>,
     /// Both nodes of a pair may share a node (preferred, not required, anti-affinity).
     pub single_node: bool,
+    /// scaleout: the frontends' own backup (`spec.frontend.restore`).
+    pub frontend_restore: Option<RestoreSettings>,
 }
 
 impl Site {
@@ -142,6 +144,10 @@ const DEFAULT_ADMIN_USERNAME: &str = "admin";
 const DEFAULT_FRONTEND_REPLICAS: u32 = 2;
 const DEFAULT_TARGET_CPU_UTILIZATION: u32 = 70;
 const DEFAULT_STORAGE_SIZE: &str = "10Gi";
+/// The least memory a gateway gets: 75% of it (the heap) is still more than the 1024 MB heap of a
+/// stock install (IA docs, "Gateway Configuration File Reference": `wrapper.java.maxmemory`), and it
+/// is the default of Inductive Automation's chart (ignition 0.2.1, `templates/_helpers.tpl`).
+const MINIMUM_MEMORY: i128 = 1536 << 20;
 
 /// Longest DNS label (RFC 1123), the limit for pod, Service and label-value names.
 const DNS_LABEL_MAX: usize = 63;
@@ -249,7 +255,12 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         .ingress
         .as_ref()
         .map(|ingress| resolve_ingress(ingress, &mut problems));
-    let gateway_network = resolve_gateway_network(spec.gateway_network.clone().unwrap_or_default(), &mut problems);
+    let frontend_autoscaling = tiers.iter().any(|tier| tier.autoscaling.is_some());
+    let gateway_network = resolve_gateway_network(
+        spec.gateway_network.clone().unwrap_or_default(),
+        frontend_autoscaling,
+        &mut problems,
+    );
     let http_route = spec
         .http_route
         .as_ref()
@@ -258,6 +269,17 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         .restore
         .as_ref()
         .and_then(|restore| resolve_restore(restore, &mut problems));
+    let frontend_restore = spec
+        .frontend
+        .as_ref()
+        .and_then(|frontend| frontend.restore.as_ref())
+        .and_then(|source| resolve_frontend_restore(source, &mut problems));
+    if frontend_restore.is_some() && restore.as_ref().is_some_and(|restore| restore.frontends) {
+        problems.push(Problem::new(
+            "spec.frontend.restore",
+            "cannot be given with spec.restore.frontends: true: the frontends restore one backup, choose which",
+        ));
+    }
     if spec.redundancy.is_some() && !tiers.iter().any(Tier::is_redundant) {
         problems.push(Problem::new(
             "spec.redundancy",
@@ -310,6 +332,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         http_route,
         restore,
         single_node: spec.single_node.unwrap_or(false),
+        frontend_restore,
     })
 }
 
@@ -490,7 +513,12 @@ fn check_memory(path: &str, text: Option<&QuantityText>, default: &str, problems
         path,
         text,
         default,
-        (1 << 30, "1Gi", "Ignition's JVM needs at least 1Gi"),
+        (
+            MINIMUM_MEMORY,
+            "1536Mi",
+            "the heap is 75% of it, and a stock Ignition install runs a 1024 MB heap (ignition.conf \
+             wrapper.java.maxmemory); 1536Mi is also the memory of Inductive Automation's own chart",
+        ),
         (1 << 40, "1Ti"),
         problems,
     )
@@ -655,19 +683,45 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
     }
 }
 
-fn resolve_gateway_network(network: GatewayNetwork, problems: &mut Vec<Problem>) -> GatewayNetworkSettings {
-    let certificates = network
-        .certificates
-        .as_ref()
-        .map(|certificates| resolve_certificates(certificates, problems));
-    // With a shared CA, every certificate is trusted: connections need no approval, and both ends
-    // prove who they are.
-    let default_policy = if certificates.is_some() {
-        SecurityPolicy::Unrestricted
-    } else {
+fn resolve_gateway_network(
+    network: GatewayNetwork,
+    frontend_autoscaling: bool,
+    problems: &mut Vec<Problem>,
+) -> GatewayNetworkSettings {
+    let certificates = resolve_certificates(network.trust, network.certificates.as_ref(), problems);
+    let manual = network.trust == Some(GanTrust::Manual);
+    if manual && frontend_autoscaling {
+        // Every frontend the autoscaler adds (emptyDir) starts with a new certificate that nobody is
+        // there to approve: its sessions would have no backend.
+        problems.push(
+            Problem::new(
+                "spec.gatewayNetwork.trust",
+                "manual cannot be used with spec.frontend.autoscaling: each frontend the autoscaler starts \
+                 would wait for an approval by hand in the web UI before it reaches the backend",
+            )
+            .current("manual")
+            .proposed("certManager"),
+        );
+    }
+    // With a shared CA every certificate it signed is trusted: connections need no approval, and both
+    // ends prove who they are (what the three reference deployments configure).
+    let default_policy = if manual {
         SecurityPolicy::ApprovedOnly
+    } else {
+        SecurityPolicy::Unrestricted
     };
     let policy = network.security_policy.unwrap_or(default_policy);
+    if policy == SecurityPolicy::ApprovedOnly && !manual {
+        problems.push(
+            Problem::new(
+                "spec.gatewayNetwork.securityPolicy",
+                "ApprovedOnly makes every new connection wait for an approval by hand; with a CA use Unrestricted \
+                 or SpecifiedList, or choose spec.gatewayNetwork.trust: manual",
+            )
+            .current("ApprovedOnly")
+            .proposed("Unrestricted"),
+        );
+    }
     let whitelist = network.whitelist.unwrap_or_default();
     match (policy, whitelist.is_empty()) {
         (SecurityPolicy::SpecifiedList, true) => problems.push(Problem::new(
@@ -697,7 +751,7 @@ fn resolve_gateway_network(network: GatewayNetwork, problems: &mut Vec<Problem>)
             SecurityPolicy::Unrestricted => "Unrestricted",
             SecurityPolicy::SpecifiedList => "SpecifiedList",
         },
-        require_two_way_auth: network.require_two_way_auth.unwrap_or(certificates.is_some()),
+        require_two_way_auth: network.require_two_way_auth.unwrap_or(!manual),
         whitelist,
         certificates,
     }

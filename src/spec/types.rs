@@ -106,7 +106,8 @@ pub struct Spec {
     /// A Gateway API HTTPRoute for users, next to or instead of the Ingress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_route: Option<HttpRoute>,
-    /// Restore a gateway backup (`.gwbk`) on the first start of each gateway.
+    /// Restore a gateway backup (`.gwbk`) on the first start of each gateway of the failover pair or
+    /// the scaleout backend (and of the frontends with `frontends: true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<Restore>,
     /// Gateway Network security.
@@ -318,6 +319,29 @@ pub struct FrontendTier {
     /// Scheduling, metadata, environment and volumes of the tier's pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<PodOptions>,
+    /// A backup of the frontends' own (projects and settings, none of the backend's devices or
+    /// history), restored at every start (their data is an `emptyDir`). Not with
+    /// `spec.restore.frontends: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<BackupSource>,
+}
+
+/// Where a tier's own gateway backup comes from: exactly one of `url` and `volumeClaim`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackupSource {
+    /// An HTTPS URL of the `.gwbk` file, downloaded by the init container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// With `url`: the file's SHA-256 (64 hex digits), checked before the gateway may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// An existing PersistentVolumeClaim holding the backup, mounted read-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_claim: Option<String>,
+    /// With `volumeClaim`: the backup's path inside the volume, such as `plant-a/frontend.gwbk`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The frontends' autoscaler (autoscaling/v2), on CPU utilization.
@@ -439,48 +463,76 @@ pub struct Restore {
     /// With `volumeClaim`: the backup's path inside the volume, such as `plant-a/latest.gwbk`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// scaleout: whether the frontends start from the same backup too. Default true.
+    /// scaleout: whether the frontends restore the same backup too (at every start: their data is an
+    /// `emptyDir`). Default false: a backend's backup would make every frontend open the backend's
+    /// device connections and run its historian and gateway scripts again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frontends: Option<bool>,
 }
 
+/// Gateway Network security: how the gateways of a site trust each other.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GatewayNetwork {
-    /// `ApprovedOnly` (default), `Unrestricted` or `SpecifiedList`.
+    /// Where trust comes from. `certManager` (default): a CA from cert-manager signs a certificate per
+    /// tier, and every gateway trusts the CA, so no connection waits for an approval. `secret`: the
+    /// same from existing Secrets `<name>-<tier>-gan-tls` (keys `keystore.p12` and `ca.crt`).
+    /// `manual`: no CA; every new connection, and every restarted frontend, waits for an approval
+    /// by hand in the web UI (refused with `spec.frontend.autoscaling`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<GanTrust>,
+    /// `Unrestricted` (default with a CA: only gateways holding a certificate of the CA get in),
+    /// `SpecifiedList`, or `ApprovedOnly` (the default, and only allowed, with `trust: manual`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_policy: Option<SecurityPolicy>,
-    /// Require certificates on both ends. Default false.
+    /// Require certificates on both ends. Default true with a CA, false with `trust: manual`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_two_way_auth: Option<bool>,
     /// With `SpecifiedList`: the gateway system names allowed to connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whitelist: Option<Vec<String>>,
-    /// Certificates that let every gateway trust the others without approving each connection by hand.
+    /// Settings of the CA and the tier certificates (`trust: certManager` or `secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificates: Option<GanCertificates>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum GanTrust {
+    CertManager,
+    Secret,
+    Manual,
+}
+
 /// Gateway Network TLS from a shared CA: each tier gets a certificate and key as a PKCS#12
 /// keystore, and every gateway trusts the CA.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GanCertificates {
-    /// `certManager` (default): generate a CA and a certificate per tier with cert-manager.
-    /// `secret`: use existing Secrets `<name>-<tier>-gan-tls` with the keys `keystore.p12` and `ca.crt`.
+    /// The older spelling of `trust` (`certManager` or `secret`); still read, and it must agree with
+    /// `trust` when both are given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<CertificateSource>,
-    /// An existing Secret with the key `password`: the password of the PKCS#12 keystores.
-    pub keystore_password_secret: String,
-    /// cert-manager: how long a tier certificate lives, such as `2160h` (the default, 90 days).
+    /// An existing Secret with the key `password`, the PKCS#12 keystore password: it must be
+    /// `metro`. Default: cert-manager writes the keystore with the literal password `metro`
+    /// (`keystores.pkcs12.password`, cert-manager 1.21), and no Secret is needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keystore_password_secret: Option<String>,
+    /// cert-manager: how long a tier certificate lives. Default `8760h` (a year); at least `168h`,
+    /// less than `caDuration`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
-    /// cert-manager: how long before expiry it is renewed. Default `360h` (15 days).
+    /// cert-manager: how long before expiry a tier certificate is renewed. Default `720h` (30
+    /// days); more than 0, less than `duration`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renew_before: Option<String>,
+    /// cert-manager: how long the CA lives. Default `87600h` (ten years); more than `duration`, at
+    /// most `876000h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_duration: Option<String>,
     /// How a renewed certificate reaches the running gateways, which read it only at start:
-    /// `reloader` (default: the Stakater Reloader annotation rolls the StatefulSet, backup first)
-    /// or `none` (restart them yourself).
+    /// `reloader` (default: the Stakater Reloader annotation rolls the StatefulSet, Backup first)
+    /// or `manual` (you restart them before the old certificate expires).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<Rotation>,
 }
@@ -496,6 +548,8 @@ pub enum CertificateSource {
 #[serde(rename_all = "lowercase")]
 pub enum Rotation {
     Reloader,
+    Manual,
+    // The older name of `manual`: refused with a message that says so.
     None,
 }
 

@@ -6,12 +6,13 @@
 #    metro-key that Ignition expects, with the image's own keytool;
 #  - the CA certificate goes into the trusted folders of the Gateway Network server and client, so
 #    every gateway signed by it is trusted without an approval by hand.
-# Nothing prints the keystore password.
+# The keystore password is Ignition's fixed "metro" (a wrong one from a Secret is never printed).
 set -euo pipefail
 
 volume=${DATA_VOLUME:-/data}
 tls=${GAN_TLS_DIR:?GAN_TLS_DIR must be set}
-password_file=${GAN_KEYSTORE_PASSWORD_FILE:?GAN_KEYSTORE_PASSWORD_FILE must be set}
+# Set only when the keystore password comes from a Secret; cert-manager otherwise writes "metro".
+password_file=${GAN_KEYSTORE_PASSWORD_FILE:-}
 version_line=${IGNITION_VERSION_LINE:?IGNITION_VERSION_LINE must be set}
 install_dir=${IGNITION_INSTALL_DIR:-/usr/local/bin/ignition}
 ca_name=${GAN_CA_NAME:-gateway-network-ca}
@@ -44,11 +45,13 @@ fi
 # Ignition opens the metro keystore with the fixed password "metro", and keytool refuses to write
 # a password shorter than six characters: the issued keystore must already use it, and only its
 # alias is renamed here.
-if [[ $(<"$password_file") != metro ]]; then
+if [[ -n $password_file && $(<"$password_file") != metro ]]; then
   log "the keystore password must be \"metro\", the metro keystore's fixed password (see the README)"
   exit 1
 fi
-listing=$("$keytool" -list -v -keystore "$tls/keystore.p12" -storetype PKCS12 -storepass:file "$password_file" 2>&1) ||
+# Not a secret: Ignition's fixed password, also in every reference deployment's scripts.
+password=metro
+listing=$("$keytool" -list -v -keystore "$tls/keystore.p12" -storetype PKCS12 -storepass "$password" 2>&1) ||
   { log "cannot open $tls/keystore.p12"; exit 1; }
 # The alias of the key entry in the issued keystore (cert-manager writes "certificate").
 alias=$(awk -F': ' '/^Alias name:/ { name = $2 } /^Entry type: PrivateKeyEntry/ { print name; exit }' <<<"$listing")
@@ -58,7 +61,7 @@ mkdir -p "$(dirname "$keystore")"
 cp -f "$tls/keystore.p12" "$keystore.new"
 if [[ $alias != metro-key ]]; then
   "$keytool" -changealias -alias "$alias" -destalias metro-key \
-    -keystore "$keystore.new" -storetype PKCS12 -storepass:file "$password_file" >/dev/null
+    -keystore "$keystore.new" -storetype PKCS12 -storepass "$password" >/dev/null
 fi
 mv -f "$keystore.new" "$keystore"
 

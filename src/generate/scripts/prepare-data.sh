@@ -3,7 +3,9 @@
 # of the same image:
 #  1. on the first start, seeds the volume from the image's data directory (a PersistentVolume hides
 #     it), or adopts the data already there;
-#  2. on every start, writes this pod's redundancy role and the master's address into
+#  2. refuses a volume last run by a newer Ignition than this image: a gateway cannot downgrade its
+#     data, and stopping here gives one clear line instead of a gateway failing deep in its start;
+#  3. on every start, writes this pod's redundancy role and the master's address into
 #     redundancy.xml: no environment variable sets them, and a stale role or peer left over from an
 #     earlier name kept both nodes Active.
 set -euo pipefail
@@ -13,6 +15,7 @@ volume=${DATA_VOLUME:-/data}
 pod=${POD_NAME:?POD_NAME must be set}
 version_line=${IGNITION_VERSION_LINE:?IGNITION_VERSION_LINE must be set}
 mode=${REDUNDANCY_MODE:?REDUNDANCY_MODE must be set}
+image_version=${IGNITION_VERSION:?IGNITION_VERSION must be set}
 
 log() { echo "prepare-data: $*"; }
 
@@ -43,6 +46,40 @@ elif [[ ! -e $marker ]]; then
     seed
   fi
 fi
+
+# The version that last ran on this volume. Ignition's data directory has no version stamp this
+# script can rely on, so it writes its own, .ignition-krm-version, each time it lets a version start.
+# .docker-init-complete is read too where it exists: the community image thirdgen88/ignition-docker
+# (8.1 docker-entrypoint.sh) writes the image version there and refuses an image older than it.
+stamp="$volume/.ignition-krm-version"
+# True when version $1 is newer than version $2 (major.minor.patch, compared as numbers).
+newer() {
+  local -a left right
+  IFS=. read -ra left <<<"$1"
+  IFS=. read -ra right <<<"$2"
+  local i
+  for i in 0 1 2; do
+    ((10#${left[i]} > 10#${right[i]})) && return 0
+    ((10#${left[i]} < 10#${right[i]})) && return 1
+  done
+  return 1
+}
+version_pattern='^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}$'
+[[ $image_version =~ $version_pattern ]] || { log "IGNITION_VERSION $image_version is not major.minor.patch"; exit 1; }
+last_version=""
+for file in "$stamp" "$volume/.docker-init-complete"; do
+  [[ -f $file ]] || continue
+  seen=$(head -n 1 "$file" | tr -d '[:space:]')
+  [[ $seen =~ $version_pattern ]] || continue
+  if [[ -z $last_version ]] || newer "$seen" "$last_version"; then
+    last_version=$seen
+  fi
+done
+if [[ -n $last_version ]] && newer "$last_version" "$image_version"; then
+  log "refusing to start: the data volume was last run by Ignition $last_version, newer than this image ($image_version), and Ignition cannot downgrade a gateway; set spec.version back to $last_version, or restore a backup taken on $image_version onto a new volume"
+  exit 1
+fi
+printf '%s\n' "$image_version" >"$stamp"
 
 ordinal=${pod##*-}
 case $mode in
