@@ -325,6 +325,10 @@ fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
 }
 
 /// Seeds the data volume on first start and writes the redundancy role on every start.
+/// The redundancy role lives in `data/redundancy.xml`, not in any environment variable: this init
+/// container's script, `scripts/prepare-data.sh`, writes it on every start from the `REDUNDANCY_*`
+/// variables set here (the official chart does the same in `scripts/prepare-redundancy.sh`; the seed chart in
+/// `common/templates/_scripts.tpl`).
 fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
     let mut env = vec![
         pod_name_env(),
