@@ -336,7 +336,10 @@ fn empty_settings_write_no_empty_collections() {
                 // cert-manager's self-signed Issuer is declared by an empty map (kept by the API server:
                 // tests/apiserver.rs).
                 let declares_self_signed = path == "Issuer.spec.selfSigned";
-                assert!(!mapping.is_empty() || selects_all || declares_self_signed, "empty map at {path}");
+                assert!(
+                    !mapping.is_empty() || selects_all || declares_self_signed,
+                    "empty map at {path}"
+                );
                 for (key, child) in mapping {
                     visit(child, &format!("{path}.{}", text(key)));
                 }
