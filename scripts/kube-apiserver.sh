@@ -21,7 +21,8 @@ stop() {
     # Each was started with setsid: its PID is its process group, and the group goes with it.
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   done <"$dir/pids"
-  for _ in $(seq 50); do
+  # Both are throwaways (etcd runs without fsync): a second for a clean exit, then they are killed.
+  for _ in $(seq 10); do
     local alive=0
     while read -r pid; do
       [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && alive=1
