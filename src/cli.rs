@@ -106,32 +106,31 @@ pub fn run(cli: Cli) -> u8 {
 
 /// The KRM function: stdin to stdout; exit 1 with the results on stdout and stderr on any error.
 fn krm_function() -> u8 {
-    let outcome = match read_stdin().and_then(|text| krm::read(&text).map_err(|error| error.to_string())) {
+    let outcome = match read_stdin().and_then(|text| krm::read_text(text).map_err(|error| error.to_string())) {
         Ok(list) => function::process(list),
         Err(message) => Outcome {
             items: Vec::new(),
             results: vec![KrmResult::error(message)],
             generated: 0,
+            source: Default::default(),
         },
     };
     report(&outcome.results);
-    let output = krm::write(&outcome.items, &outcome.results);
-    let written = emit(&output);
+    let written = emit_with(|out| krm::write_with_source_to(out, &outcome.items, &outcome.source, &outcome.results));
     let code = if outcome.has_errors() { 1 } else { written };
     // The process ends here: freeing every node of a large tree one by one would cost more than the
     // rest of the write, and the kernel takes the memory back at once.
-    std::mem::forget((outcome, output));
+    std::mem::forget(outcome);
     code
 }
 
 /// The function's own parse-and-write path with generation skipped: the floor it is measured against.
 fn passthrough() -> u8 {
-    match read_stdin().and_then(|text| krm::read(&text).map_err(|error| error.to_string())) {
+    match read_stdin().and_then(|text| krm::read_text(text).map_err(|error| error.to_string())) {
         Ok(list) => {
-            let output = krm::write(&list.items, &[]);
-            let code = emit(&output);
+            let code = emit_with(|out| krm::write_with_source_to(out, &list.items, &list.source, &[]));
             // As in the function: the process ends here, the kernel frees the memory.
-            std::mem::forget((list, output));
+            std::mem::forget(list);
             code
         }
         Err(message) => {
@@ -216,7 +215,7 @@ fn manifests(files: &[PathBuf], environment: Option<&str>) -> u8 {
     }
     let outcome = function::process(ResourceList {
         items,
-        function_config: None,
+        ..Default::default()
     });
     if outcome.has_errors() {
         report(&outcome.results);
@@ -520,8 +519,13 @@ fn read_limited(reader: impl Read, what: &str) -> Result<String, String> {
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn emit(text: &str) -> u8 {
-    let mut stdout = io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    emit_with(|out| out.write_all(text.as_bytes()))
+}
+
+/// Writes to stdout through a buffer, piece by piece; a closed pipe (`| head`) is not an error.
+fn emit_with(write: impl FnOnce(&mut io::BufWriter<io::StdoutLock<'static>>) -> io::Result<()>) -> u8 {
+    let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
         Ok(()) => 0,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(error) => {
