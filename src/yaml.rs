@@ -456,6 +456,62 @@ mod tests {
     }
 
     #[test]
+    fn floats_are_written_as_yaml_1_1_reads_floats() {
+        // YAML 1.1 (PyYAML, and the float rule kubectl's go-yaml v2 shares) needs a dot, and a sign on the exponent.
+        for (text, written) in [
+            ("1e3", "1000.0"),
+            ("1.5e300", "1.5e+300"),
+            ("1e-7", "1.0e-7"),
+            ("-0.0", "-0.0"),
+            (".5", "0.5"),
+            ("-.inf", "-.inf"),
+            (".nan", ".nan"),
+        ] {
+            let value: Value = serde_norway::from_str(text).unwrap();
+            assert_eq!(to_string(&value), format!("{written}\n"), "{text}");
+            assert!(same(&round_trip(&value), &value), "{text}");
+        }
+    }
+
+    #[test]
+    fn characters_yaml_does_not_allow_raw_are_escaped() {
+        for text in ["\u{fffe}", "a\u{ffff}b", "x\u{fffe}\ny\n", "\u{85}", "\u{7f}"] {
+            let written = to_string(&Value::String(text.to_owned()));
+            assert!(written.is_ascii(), "{text:?} was written raw: {written}");
+            assert_eq!(
+                round_trip(&Value::String(text.to_owned())),
+                Value::String(text.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn lines_starting_with_a_tab_are_not_literal_blocks() {
+        // libyaml and go-yaml refuse a literal block whose first line starts with a tab.
+        for text in ["\tfirst\nsecond\n", "first\n\tsecond\n"] {
+            let written = to_string(&Value::String(text.to_owned()));
+            assert!(written.starts_with('"'), "{text:?} was written as {written}");
+            assert_eq!(
+                round_trip(&Value::String(text.to_owned())),
+                Value::String(text.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn same_compares_mappings_in_order() {
+        let a: Value = serde_norway::from_str("{x: 1, y: 2}").unwrap();
+        let b: Value = serde_norway::from_str("{y: 2, x: 1}").unwrap();
+        assert_eq!(a, b, "serde_norway's == ignores the order");
+        assert!(!same(&a, &b) && same(&a, &a.clone()));
+        let (one, float): (Value, Value) = (
+            serde_norway::from_str("1").unwrap(),
+            serde_norway::from_str("1.0").unwrap(),
+        );
+        assert!(!same(&one, &float));
+    }
+
+    #[test]
     fn scripts_become_literal_blocks() {
         let value: Value =
             serde_norway::from_str("data:\n  run.sh: \"#!/bin/bash\\necho hi\\n\\nexit 0\\n\"\n").unwrap();
