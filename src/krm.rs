@@ -93,8 +93,69 @@ pub enum ReadError {
     ItemsNotAList { found: &'static str },
     #[error("input item {index} is {found}: expected an object")]
     ItemNotAMapping { index: usize, found: &'static str },
-    #[error("input item {index} has a mapping key that is a list or a mapping: Kubernetes objects have string keys")]
-    ComplexKey { index: usize },
+    #[error("input item {index}{item} has a mapping key that is a list or a mapping: Kubernetes objects have string keys (kustomize refuses it too)")]
+    ComplexKey { index: usize, item: String },
+    #[error("input is not valid YAML: {error}; in item {index}{item}")]
+    YamlInItem {
+        #[source]
+        error: serde_norway::Error,
+        index: usize,
+        item: String,
+    },
+}
+
+/// ` (Kind name)` of an item, for messages: what is known of it.
+fn describe_item(item: &Value) -> String {
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(abbreviate);
+    let kind = text(item.get("kind"));
+    let name = text(item.get("metadata").and_then(|metadata| metadata.get("name")));
+    match (kind, name) {
+        (Some(kind), Some(name)) => format!(" ({kind} {name})"),
+        (Some(kind), None) => format!(" ({kind})"),
+        (None, Some(name)) => format!(" ({name})"),
+        (None, None) => String::new(),
+    }
+}
+
+/// Which item of a block-style `items:` list a YAML error is in, from its line alone (the document did not parse):
+/// the item's index and ` (Kind name)` as its lines spell them.
+fn locate_error(input: &str, error: serde_norway::Error) -> ReadError {
+    let Some(location) = error.location() else {
+        return ReadError::Yaml(error);
+    };
+    let Some((_, spans)) = item_spans(input, None) else {
+        return ReadError::Yaml(error);
+    };
+    let offset = input
+        .split_inclusive('\n')
+        .take(location.line().saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>();
+    let Some(index) = spans.iter().position(|span| span.contains(&offset)) else {
+        return ReadError::Yaml(error);
+    };
+    // `kind: X` and the first `name: Y` after `metadata:`, read from the lines as written.
+    let span = &input[spans[index].clone()];
+    let mut kind = None;
+    let mut name = None;
+    let mut in_metadata = false;
+    for line in span.lines() {
+        let text = line.trim_start_matches([' ', '-']).trim_end();
+        if let Some(value) = text.strip_prefix("kind: ") {
+            kind.get_or_insert(value.trim_matches(['"', '\'']));
+        } else if text == "metadata:" {
+            in_metadata = true;
+        } else if let (true, Some(value)) = (in_metadata, text.strip_prefix("name: ")) {
+            name.get_or_insert(value.trim_matches(['"', '\'']));
+        }
+    }
+    let item = match (kind, name) {
+        (Some(kind), Some(name)) => format!(" ({} {})", abbreviate(kind), abbreviate(name)),
+        (Some(kind), None) => format!(" ({})", abbreviate(kind)),
+        (None, Some(name)) => format!(" ({})", abbreviate(name)),
+        (None, None) => String::new(),
+    };
+    ReadError::YamlInItem { error, index, item }
 }
 
 /// Reads a ResourceList (YAML or JSON) from text.
@@ -117,7 +178,7 @@ pub fn read_text(text: String) -> Result<ResourceList, ReadError> {
     // The block-style YAML that kustomize and kpt send is read fast; anything else by serde_norway.
     let (document, fast) = match block_yaml::parse(input) {
         Some(document) => (document, true),
-        None => (parse_lenient(input).map_err(ReadError::Yaml)?, false),
+        None => (parse_lenient(input).map_err(|error| locate_error(input, error))?, false),
     };
     let Value::Mapping(mut root) = document else {
         return Err(if document.is_null() {
@@ -159,14 +220,17 @@ pub fn read_text(text: String) -> Result<ResourceList, ReadError> {
         });
     }
     if let Some(index) = items.iter().position(has_complex_key) {
-        return Err(ReadError::ComplexKey { index });
+        return Err(ReadError::ComplexKey {
+            index,
+            item: describe_item(&items[index]),
+        });
     }
     let mut function_config = root.remove("functionConfig").filter(|config| !config.is_null());
     // A plain `<<` key merges mappings in YAML 1.1, in go-yaml v2 and v3 (kubectl, kustomize) and in ruamel.yaml;
     // serde_norway keeps it as a key. The fast reader's subset has none, and in JSON every key is quoted.
     let json = input.trim_start().starts_with('{') && serde_json::from_str::<de::IgnoredAny>(input).is_ok();
     let merge = !fast && !json;
-    let source = match item_spans(input, items.len()) {
+    let source = match item_spans(input, Some(items.len())) {
         Some((indent, spans)) => {
             let spans = spans
                 .into_iter()
@@ -245,9 +309,9 @@ fn reads_as(span: &str, item: &Value) -> bool {
 
 /// Where each item of the root `items:` list is in `input`: from the line of its dash to the line before the next
 /// dash at the same column, or before the first line that ends the list. `None` when the list is not in block style
-/// at the root (a flow list, JSON) or the lines found are not one per item.
-fn item_spans(input: &str, count: usize) -> Option<(usize, Vec<Range<usize>>)> {
-    if count == 0 {
+/// at the root (a flow list, JSON) or the lines found are not one per item (of `count`, when it is known).
+fn item_spans(input: &str, count: Option<usize>) -> Option<(usize, Vec<Range<usize>>)> {
+    if count == Some(0) {
         return None;
     }
     let mut offset = 0;
@@ -264,7 +328,7 @@ fn item_spans(input: &str, count: usize) -> Option<(usize, Vec<Range<usize>>)> {
         })
     })?;
     let mut indent = None;
-    let mut spans: Vec<Range<usize>> = Vec::with_capacity(count);
+    let mut spans: Vec<Range<usize>> = Vec::with_capacity(count.unwrap_or(0));
     let mut end = input.len();
     for (start, line) in lines {
         let text = line.trim_end_matches(['\n', '\r']);
@@ -289,7 +353,9 @@ fn item_spans(input: &str, count: usize) -> Option<(usize, Vec<Range<usize>>)> {
     if let Some(last) = spans.last_mut() {
         last.end = end;
     }
-    (spans.len() == count).then_some((indent?, spans))
+    count
+        .is_none_or(|count| spans.len() == count)
+        .then_some((indent?, spans))
 }
 
 /// serde_norway's reading, but an integer beyond 64 bits (which serde_norway's `Value` cannot hold) is kept as its
@@ -338,10 +404,9 @@ fn rename_reused_anchors(input: &str) -> Option<String> {
             .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
             .map_or(bytes.len(), |length| start + length)
     };
-    let anchors: Vec<(usize, usize)> = bytes
-        .iter()
-        .enumerate()
-        .filter(|&(index, &byte)| byte == b'&' && token_at(index))
+    let anchors: Vec<(usize, usize)> = input
+        .match_indices('&')
+        .filter(|&(index, _)| token_at(index))
         .map(|(index, _)| (index + 1, name_end(index + 1)))
         .collect();
     let mut names: Vec<&str> = anchors.iter().map(|&(start, end)| &input[start..end]).collect();
