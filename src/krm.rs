@@ -800,6 +800,69 @@ fn describe_scalar(value: Option<&Value>) -> String {
 mod tests {
     use super::*;
 
+    fn spans(text: &str) -> Vec<Option<String>> {
+        let list = read(text).unwrap();
+        (0..list.items.len())
+            .map(|index| list.source.span(index).map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn block_items_keep_their_lines_and_others_do_not() {
+        let head = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n";
+        // Block style at either indentation, comments between items going with the item before.
+        let text =
+            format!("{head}items:  # list\n  - a: 1 # one\n    b: [x]\n  # between\n  - c: d\nfunctionConfig: {{}}\n");
+        assert_eq!(
+            spans(&text),
+            [
+                Some("  - a: 1 # one\n    b: [x]\n  # between\n".to_owned()),
+                Some("  - c: d\n".to_owned())
+            ]
+        );
+        // A flow list or JSON has no lines to copy.
+        assert_eq!(spans(&format!("{head}items: [{{a: 1}}]\n")), [None]);
+        assert_eq!(
+            spans(r#"{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [{"a": 1}]}"#),
+            [None]
+        );
+        // An alias into another item is not copied; an anchor used again inside one item is.
+        let text = format!("{head}items:\n- a: &x 1\n- b: *x\n- c: &x 2\n  d: *x\n");
+        let list = read(&text).unwrap();
+        assert_eq!(list.items[1]["b"], Value::from(1));
+        assert_eq!(list.items[2]["d"], Value::from(2));
+        assert_eq!(
+            spans(&text),
+            [
+                Some("- a: &x 1\n".to_owned()),
+                None,
+                Some("- c: &x 2\n  d: *x\n".to_owned())
+            ]
+        );
+        // A span without its final line break would read differently once written with one.
+        let text = format!("{head}items:\n- a: |\n    x");
+        assert_eq!(spans(&text), [None]);
+    }
+
+    #[test]
+    fn reused_anchor_names_resolve_to_the_latest_anchor() {
+        // serde_norway 0.9.42 alone resolves `*a` below to the mapping anchored as `m`.
+        let text = "items:\n- {a: &a 1, b: *a}\n- {c: &a 2, d: *a, m: &m {p: 1}, e: *a, s: \"&a *a\", t: 'it''s &a'}\n";
+        let value = parse_lenient(text).unwrap();
+        let second = &value["items"][1];
+        assert_eq!((&second["d"], &second["e"]), (&Value::from(2), &Value::from(2)));
+        assert_eq!(second["s"], Value::from("&a *a"));
+        assert_eq!(second["t"], Value::from("it's &a"));
+    }
+
+    #[test]
+    fn merge_keys_follow_yaml_1_1_order() {
+        let mut value: Value = serde_norway::from_str("{<<: [{x: 1, y: 1}, {x: 2, z: 2}], y: 3, w: 4}").unwrap();
+        apply_merges(&mut value);
+        // PyYAML's order: the later mapping of the list first, the first one winning; own keys win over merged ones.
+        assert_eq!(yaml::to_string(&value), "x: 1\nz: 2\n\"y\": 3\nw: 4\n");
+    }
+
     #[test]
     fn long_echoes_are_abbreviated_and_short_ones_kept() {
         assert_eq!(abbreviate("plant-a"), "plant-a");
