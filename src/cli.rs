@@ -522,9 +522,9 @@ fn emit(text: &str) -> u8 {
     emit_with(|out| out.write_all(text.as_bytes()))
 }
 
-/// Writes to stdout through a buffer, piece by piece; a closed pipe (`| head`) is not an error.
-fn emit_with(write: impl FnOnce(&mut io::BufWriter<io::StdoutLock<'static>>) -> io::Result<()>) -> u8 {
-    let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+/// Writes to stdout piece by piece; a closed pipe (`| head`) is not an error.
+fn emit_with(write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>) -> u8 {
+    let mut stdout = io::stdout().lock();
     match write(&mut stdout).and_then(|()| stdout.flush()) {
         Ok(()) => 0,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => 0,

@@ -301,7 +301,8 @@ fn reads_as(span: &str, item: &Value) -> bool {
         owned = format!("{span}\n");
         &owned
     };
-    match parse_lenient(span) {
+    // The fast reader first: it reads what serde_norway reads, or gives up.
+    match block_yaml::parse(span).map_or_else(|| parse_lenient(span), Ok) {
         Ok(Value::Sequence(sequence)) => sequence.len() == 1 && yaml::same(&sequence[0], item),
         _ => false,
     }
@@ -672,52 +673,46 @@ pub fn write_with_source(items: &[Value], source: &Source, results: &[KrmResult]
     String::from_utf8(out).unwrap_or_else(|error| unreachable!("spans are whole lines of UTF-8 text: {error}"))
 }
 
-/// [`write_with_source`] to a stream, item by item: the copied items never need a second copy in memory.
+/// [`write_with_source`] to a stream, in chunks of about 64 KiB: the copied items never need a second copy of the
+/// whole output in memory, and the generated ones are written straight into the chunk.
 pub fn write_with_source_to(
     out: &mut impl io::Write,
     items: &[Value],
     source: &Source,
     results: &[KrmResult],
 ) -> io::Result<()> {
-    out.write_all(format!("apiVersion: {OUTPUT_API_VERSION}\nkind: ResourceList\n").as_bytes())?;
+    const CHUNK: usize = 1 << 16;
+    let mut chunk = String::with_capacity(CHUNK);
+    chunk.push_str(&format!("apiVersion: {OUTPUT_API_VERSION}\nkind: ResourceList\n"));
     if items.is_empty() {
-        out.write_all(b"items: []\n")?;
+        chunk.push_str("items: []\n");
     } else {
-        out.write_all(b"items:\n")?;
-        let mut buffer = String::new();
+        chunk.push_str("items:\n");
         for (index, item) in items.iter().enumerate() {
             match source.span(index) {
                 // CRLF line ends become LF, as in the rest of the output: YAML reads either as the same line break.
-                Some(span) if span.contains('\r') => {
-                    out.write_all(span.replace("\r\n", "\n").as_bytes())?;
-                    if !span.ends_with('\n') {
-                        out.write_all(b"\n")?;
-                    }
-                }
-                Some(span) => {
-                    out.write_all(span.as_bytes())?;
-                    if !span.ends_with('\n') {
-                        out.write_all(b"\n")?;
-                    }
-                }
-                None => {
-                    buffer.clear();
-                    yaml::write_sequence(&mut buffer, std::slice::from_ref(item), source.indent, false);
-                    out.write_all(buffer.as_bytes())?;
-                }
+                Some(span) if span.contains('\r') => chunk.push_str(&span.replace("\r\n", "\n")),
+                Some(span) => chunk.push_str(span),
+                None => yaml::write_sequence(&mut chunk, std::slice::from_ref(item), source.indent, false),
+            }
+            if !chunk.ends_with('\n') {
+                chunk.push('\n');
+            }
+            if chunk.len() >= CHUNK {
+                out.write_all(chunk.as_bytes())?;
+                chunk.clear();
             }
         }
     }
     if !results.is_empty() {
         let results = serde_norway::to_value(results)
             .unwrap_or_else(|error| unreachable!("results are strings and maps: {error}"));
-        let mut text = String::from("results:\n");
+        chunk.push_str("results:\n");
         if let Value::Sequence(results) = results {
-            yaml::write_sequence(&mut text, &results, 0, false);
+            yaml::write_sequence(&mut chunk, &results, 0, false);
         }
-        out.write_all(text.as_bytes())?;
     }
-    Ok(())
+    out.write_all(chunk.as_bytes())
 }
 
 /// Writes objects as a plain multi-document YAML stream, the form `kubectl apply` and Argo CD read.
