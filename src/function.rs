@@ -96,21 +96,19 @@ pub fn process(list: ResourceList) -> Outcome {
         .chain(list.items.iter().filter(|item| spec::is_ignition_cluster(item)))
         .map(spec_owner_id)
         .collect();
-    let mut kept = Vec::new();
-    let mut items: Vec<Value> = list
+    let keep: Vec<bool> = list
         .items
-        .into_iter()
-        .enumerate()
-        .filter(|(_, item)| {
+        .iter()
+        .map(|item| {
             krm::annotation(item, OWNER_ANNOTATION)
                 .is_none_or(|owner| !owners.contains(owner) && present.contains(owner))
         })
-        .map(|(index, item)| {
-            kept.push(Some(index));
-            item
-        })
         .collect();
-    let source = list.source.select(kept);
+    let mut items = list.items;
+    let mut source = list.source;
+    let mut kept = keep.iter();
+    items.retain(|_| kept.next().copied().unwrap_or(false));
+    source.retain(&keep);
     let conflicts = conflicting_identities(&items, &generated);
     if !conflicts.is_empty() {
         let results = conflicts
