@@ -306,7 +306,7 @@ fn kustomize_reads_a_passed_through_octal_mode_as_the_number_it_was() {
     assert!(output.status.success(), "{}", stderr(&output));
     let pod = documents(&stdout(&output))
         .into_iter()
-        .find(|object| object["metadata"]["name"] == serde_norway::Value::from("octal"))
+        .find(|object| object["metadata"]["name"] == "octal")
         .expect("the pod passes through");
     assert_eq!(
         pod["spec"]["volumes"][0]["secret"]["defaultMode"],

@@ -1,6 +1,7 @@
 //! The properties the fuzz targets check, shared with `cargo test` (tests/fuzz_regressions.rs replays every corpus
 //! file and every finding through them). Mappings are compared in order (`yaml::same`): `==` on a
 //! serde_norway mapping ignores the order of its keys.
+#![allow(dead_code)] // each fuzz target uses one of the checks
 
 use ignition_krm::{block_yaml, function, generate, krm, spec, yaml};
 use serde_norway::Value;
