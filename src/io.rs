@@ -56,8 +56,13 @@ fn read_limited(reader: impl Read, name: &str) -> Result<String, Error> {
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 pub fn emit(text: &str) -> Result<(), Error> {
+    emit_with(|out| out.write_all(text.as_bytes()))
+}
+
+/// Writes to stdout piece by piece; a closed pipe (`| head`) is not an error.
+pub fn emit_with(write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<()>) -> Result<(), Error> {
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(error) => Err(Error::Output(error)),

@@ -4,8 +4,13 @@
 //! (the KRM Functions Specification, `config.kubernetes.io/v1`).
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::ops::Range;
 
+use serde::de::{self, Deserialize, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
 use serde::Serialize;
+use serde_norway::value::{Tag, TaggedValue};
 use serde_norway::{Mapping, Value};
 
 use crate::{block_yaml, yaml};
@@ -29,10 +34,47 @@ pub const LEGACY_INDEX_ANNOTATION: &str = "config.kubernetes.io/index";
 pub const INTERNAL_ANNOTATION_PREFIX: &str = "internal.config.kubernetes.io/";
 
 /// A parsed input ResourceList.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResourceList {
     pub items: Vec<Value>,
     pub function_config: Option<Value>,
+    /// The text each item came from, where it can be copied to the output as it is.
+    pub source: Source,
+}
+
+/// The input text and, for each item that can be written back byte for byte, where it is in that text.
+///
+/// An item is copied, not re-written, when the input is a block-style `items:` list and the item's lines, read on
+/// their own, are the very same item: no alias into another item, no tag defined elsewhere. Copying keeps its
+/// comments, quoting and styles, and with them what every YAML reader makes of it (`0644` stays `0644`, which
+/// YAML 1.1 readers such as kubectl's read as 420, where re-writing it from the parsed value would give the
+/// string `"0644"`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Source {
+    text: String,
+    /// The column of the items' dashes in the input; the output's `items:` list is written at the same column so
+    /// that the spans fit as they are.
+    pub indent: usize,
+    /// One entry per item (of the input, or of an outcome's output items): its lines in `text`, or `None` when the
+    /// item is written from its parsed value.
+    /// Offsets fit in 32 bits: the input is at most 64 MiB, and 10,000 spans take 120 KB rather than 240 KB.
+    pub spans: Vec<Option<Range<u32>>>,
+}
+
+impl Source {
+    /// The text of item `index` as it came in, if it is to be copied.
+    pub fn span(&self, index: usize) -> Option<&str> {
+        let range = self.spans.get(index)?.clone()?;
+        Some(&self.text[range.start as usize..range.end as usize])
+    }
+
+    /// Keeps the spans of the items that `keep` says are kept, in place (`keep` has one entry per item).
+    pub fn retain(&mut self, keep: &[bool]) {
+        if !self.spans.is_empty() {
+            let mut keep = keep.iter();
+            self.spans.retain(|_| keep.next().copied().unwrap_or(false));
+        }
+    }
 }
 
 /// Why an input could not be read as a ResourceList.
@@ -52,19 +94,95 @@ pub enum ReadError {
     ItemsNotAList { found: &'static str },
     #[error("input item {index} is {found}: expected an object")]
     ItemNotAMapping { index: usize, found: &'static str },
-    #[error("input item {index} has a mapping key that is a list or a mapping: Kubernetes objects have string keys")]
-    ComplexKey { index: usize },
+    #[error("input item {index}{item} has a mapping key that is a list or a mapping: Kubernetes objects have string keys (kustomize refuses it too)")]
+    ComplexKey { index: usize, item: String },
+    #[error("input is not valid YAML: {error}; in item {index}{item}")]
+    YamlInItem {
+        #[source]
+        error: serde_norway::Error,
+        index: usize,
+        item: String,
+    },
+}
+
+/// ` (Kind name)` of an item, for messages: what is known of it.
+fn describe_item(item: &Value) -> String {
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(abbreviate);
+    let kind = text(item.get("kind"));
+    let name = text(item.get("metadata").and_then(|metadata| metadata.get("name")));
+    match (kind, name) {
+        (Some(kind), Some(name)) => format!(" ({kind} {name})"),
+        (Some(kind), None) => format!(" ({kind})"),
+        (None, Some(name)) => format!(" ({name})"),
+        (None, None) => String::new(),
+    }
+}
+
+/// Which item of a block-style `items:` list a YAML error is in, from its line alone (the document did not parse):
+/// the item's index and ` (Kind name)` as its lines spell them.
+fn locate_error(input: &str, error: serde_norway::Error) -> ReadError {
+    let Some(location) = error.location() else {
+        return ReadError::Yaml(error);
+    };
+    let Some((_, spans)) = item_spans(input, None) else {
+        return ReadError::Yaml(error);
+    };
+    let offset = input
+        .split_inclusive('\n')
+        .take(location.line().saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>();
+    let Some(index) = spans
+        .iter()
+        .position(|span| (span.start as usize..span.end as usize).contains(&offset))
+    else {
+        return ReadError::Yaml(error);
+    };
+    // `kind: X` and the first `name: Y` after `metadata:`, read from the lines as written.
+    let span = &input[spans[index].start as usize..spans[index].end as usize];
+    let mut kind = None;
+    let mut name = None;
+    let mut in_metadata = false;
+    for line in span.lines() {
+        let text = line.trim_start_matches([' ', '-']).trim_end();
+        if let Some(value) = text.strip_prefix("kind: ") {
+            kind.get_or_insert(value.trim_matches(['"', '\'']));
+        } else if text == "metadata:" {
+            in_metadata = true;
+        } else if let (true, Some(value)) = (in_metadata, text.strip_prefix("name: ")) {
+            name.get_or_insert(value.trim_matches(['"', '\'']));
+        }
+    }
+    let item = match (kind, name) {
+        (Some(kind), Some(name)) => format!(" ({} {})", abbreviate(kind), abbreviate(name)),
+        (Some(kind), None) => format!(" ({})", abbreviate(kind)),
+        (None, Some(name)) => format!(" ({})", abbreviate(name)),
+        (None, None) => String::new(),
+    };
+    ReadError::YamlInItem { error, index, item }
 }
 
 /// Reads a ResourceList (YAML or JSON) from text.
 pub fn read(input: &str) -> Result<ResourceList, ReadError> {
+    read_text(input.to_owned())
+}
+
+/// Reads a ResourceList (YAML or JSON), keeping the text for the items that are to be copied as they are.
+pub fn read_text(text: String) -> Result<ResourceList, ReadError> {
+    // A byte-order mark may start a YAML stream (YAML 1.2, 5.2); the spans are counted after it.
+    let start = if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let input = &text[start..];
     if input.trim().is_empty() {
         return Err(ReadError::Empty);
     }
     // The block-style YAML that kustomize and kpt send is read fast; anything else by serde_norway.
-    let document: Value = match block_yaml::parse(input) {
-        Some(document) => document,
-        None => serde_norway::from_str(input).map_err(ReadError::Yaml)?,
+    let (document, fast) = match block_yaml::parse(input) {
+        Some(document) => (document, true),
+        None => (parse_lenient(input).map_err(|error| locate_error(input, error))?, false),
     };
     let Value::Mapping(mut root) = document else {
         return Err(if document.is_null() {
@@ -106,10 +224,348 @@ pub fn read(input: &str) -> Result<ResourceList, ReadError> {
         });
     }
     if let Some(index) = items.iter().position(has_complex_key) {
-        return Err(ReadError::ComplexKey { index });
+        return Err(ReadError::ComplexKey {
+            index,
+            item: describe_item(&items[index]),
+        });
     }
-    let function_config = root.remove("functionConfig").filter(|config| !config.is_null());
-    Ok(ResourceList { items, function_config })
+    let mut function_config = root.remove("functionConfig").filter(|config| !config.is_null());
+    // A plain `<<` key merges mappings in YAML 1.1, in go-yaml v2 and v3 (kubectl, kustomize) and in ruamel.yaml;
+    // serde_norway keeps it as a key. The fast reader's subset has none, and in JSON every key is quoted.
+    let json = input.trim_start().starts_with('{') && serde_json::from_str::<de::IgnoredAny>(input).is_ok();
+    let merge = !fast && !json;
+    let source = match item_spans(input, Some(items.len())) {
+        Some((indent, spans)) => {
+            let spans = spans
+                .into_iter()
+                .zip(&items)
+                .map(|(span, item)| {
+                    // The fast reader's subset has no aliases, tags or multi-line flow scalars: its lines are the
+                    // item. Anything else is copied only if its lines, read on their own, are the same item.
+                    let (from, to) = (span.start as usize, span.end as usize);
+                    (fast || reads_as(&input[from..to], item))
+                        .then(|| span.start + start as u32..span.end + start as u32)
+                })
+                .collect();
+            Source { text, indent, spans }
+        }
+        None => Source::default(),
+    };
+    let mut items = items;
+    if merge {
+        items.iter_mut().chain(function_config.as_mut()).for_each(apply_merges);
+    }
+    Ok(ResourceList {
+        items,
+        function_config,
+        source,
+    })
+}
+
+/// Applies the merge keys (`<<: *base`, `<<: [*a, *b]`) of every mapping in `value` as YAML 1.1 readers do
+/// (PyYAML's order): the merged entries first, the first mapping of a list winning, then the mapping's own entries,
+/// which win over merged ones; a key keeps the place of its first appearance.
+fn apply_merges(value: &mut Value) {
+    match value {
+        Value::Mapping(mapping) => {
+            mapping.values_mut().for_each(apply_merges);
+            if !mapping.contains_key("<<") {
+                return;
+            }
+            let mut merged = Vec::new();
+            let mut own = Vec::new();
+            for (key, value) in std::mem::take(mapping) {
+                match (key.as_str(), value) {
+                    (Some("<<"), Value::Mapping(source)) => merged.extend(source),
+                    (Some("<<"), Value::Sequence(sources))
+                        if sources.iter().all(|source| matches!(source, Value::Mapping(_))) =>
+                    {
+                        for source in sources.into_iter().rev() {
+                            if let Value::Mapping(source) = source {
+                                merged.extend(source);
+                            }
+                        }
+                    }
+                    (_, value) => own.push((key, value)),
+                }
+            }
+            *mapping = merged.into_iter().chain(own).collect();
+        }
+        Value::Sequence(sequence) => sequence.iter_mut().for_each(apply_merges),
+        Value::Tagged(tagged) => apply_merges(&mut tagged.value),
+        _ => {}
+    }
+}
+
+/// Whether `span` (an item's lines, from its dash) read on its own is `item`, in the same order.
+fn reads_as(span: &str, item: &Value) -> bool {
+    // The span is written with a line break at its end: that is what must read as the item.
+    let owned;
+    let span = if span.ends_with('\n') {
+        span
+    } else {
+        owned = format!("{span}\n");
+        &owned
+    };
+    // The fast reader first: it reads what serde_norway reads, or gives up.
+    match block_yaml::parse(span).map_or_else(|| parse_lenient(span), Ok) {
+        Ok(Value::Sequence(sequence)) => sequence.len() == 1 && yaml::same(&sequence[0], item),
+        _ => false,
+    }
+}
+
+/// Where each item of the root `items:` list is in `input`: from the line of its dash to the line before the next
+/// dash at the same column, or before the first line that ends the list. `None` when the list is not in block style
+/// at the root (a flow list, JSON) or the lines found are not one per item (of `count`, when it is known).
+fn item_spans(input: &str, count: Option<usize>) -> Option<(usize, Vec<Range<u32>>)> {
+    if count == Some(0) {
+        return None;
+    }
+    let mut offset = 0;
+    let mut lines = input.split_inclusive('\n').map(|line| {
+        let start = offset;
+        offset += line.len();
+        (start, line)
+    });
+    // The `items:` key at the root, with nothing after it but a comment.
+    lines.by_ref().find(|(_, line)| {
+        line.strip_prefix("items:").is_some_and(|rest| {
+            let rest = rest.trim_start_matches([' ', '\t']).trim_end_matches(['\n', '\r']);
+            rest.is_empty() || (rest.starts_with('#') && !line[6..].starts_with('#'))
+        })
+    })?;
+    let mut indent = None;
+    // Offsets fit in u32: the input is at most 64 MiB (the CLI's limit); a longer one has no spans.
+    u32::try_from(input.len() + 4).ok()?;
+    let mut spans: Vec<Range<u32>> = Vec::with_capacity(count.unwrap_or(0));
+    let mut end = input.len();
+    for (start, line) in lines {
+        let text = line.trim_end_matches(['\n', '\r']);
+        let content = text.trim_start_matches(' ');
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let column = text.len() - content.len();
+        let dash = content == "-" || content.starts_with("- ");
+        let indent = *indent.get_or_insert(column);
+        if column < indent || (column == indent && !dash) || spans.is_empty() && !dash {
+            end = start;
+            break;
+        }
+        if column == indent && dash {
+            if let Some(last) = spans.last_mut() {
+                last.end = start as u32;
+            }
+            spans.push(start as u32..input.len() as u32);
+        }
+    }
+    if let Some(last) = spans.last_mut() {
+        last.end = end as u32;
+    }
+    count
+        .is_none_or(|count| spans.len() == count)
+        .then_some((indent?, spans))
+}
+
+/// serde_norway's reading, but an integer beyond 64 bits (which serde_norway's `Value` cannot hold) is kept as its
+/// digits (see [`yaml::BIG_INTEGER_TAG`]) rather than refused: kustomize accepts it. And an anchor name used twice
+/// is read as YAML says (an alias refers to the latest anchor of its name): serde_norway 0.9.42 numbers anchors by
+/// the count of distinct names, so after a reused name two anchors share a number and aliases point at the wrong
+/// node. The anchors are renamed apart before parsing (see [`rename_reused_anchors`]).
+fn parse_lenient(input: &str) -> Result<Value, serde_norway::Error> {
+    let parse = |text: &str| Lenient::deserialize(serde_norway::Deserializer::from_str(text)).map(|lenient| lenient.0);
+    let Some(renamed) = rename_reused_anchors(input) else {
+        return parse(input);
+    };
+    match parse(&renamed) {
+        // A `&name` or `*name` the scan took for an anchor or alias was text inside a scalar: the renaming shows
+        // in a string, and the original reading (wrong only where aliases follow a reused name) is kept.
+        Ok(value) if !mentions(&value, ANCHOR_MARK) => Ok(value),
+        _ => parse(input),
+    }
+}
+
+/// What [`rename_reused_anchors`] appends to an anchor name, with a number: no name in real input has it.
+const ANCHOR_MARK: &str = "-ignition-krm-anchor-";
+
+/// Whether a string or key anywhere in `value` contains `text`.
+fn mentions(value: &Value, text: &str) -> bool {
+    match value {
+        Value::String(string) => string.contains(text),
+        Value::Sequence(sequence) => sequence.iter().any(|value| mentions(value, text)),
+        Value::Mapping(mapping) => mapping.iter().any(|(k, v)| mentions(k, text) || mentions(v, text)),
+        Value::Tagged(tagged) => mentions(&tagged.value, text),
+        _ => false,
+    }
+}
+
+/// `input` with every anchor made unique (`&a` … `&a` becomes `&a-…-1` … `&a-…-2`) and every alias pointing at
+/// the latest anchor of its name before it, or `None` when no anchor name is used twice. Anchors and aliases are
+/// found by a scan of the text (`&` or `*` at the start of a token): one inside a scalar is renamed too, which
+/// [`parse_lenient`] notices.
+fn rename_reused_anchors(input: &str) -> Option<String> {
+    let bytes = input.as_bytes();
+    let token_at = |index: usize| index == 0 || b" \t\r\n[{,".contains(&bytes[index - 1]);
+    // libyaml's anchor names: ASCII letters, digits, `_` and `-`.
+    let name_end = |start: usize| {
+        bytes[start..]
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            .map_or(bytes.len(), |length| start + length)
+    };
+    let anchors: Vec<(usize, usize)> = input
+        .match_indices('&')
+        .filter(|&(index, _)| token_at(index))
+        .map(|(index, _)| (index + 1, name_end(index + 1)))
+        .collect();
+    let mut names: Vec<&str> = anchors.iter().map(|&(start, end)| &input[start..end]).collect();
+    names.sort_unstable();
+    if names.windows(2).all(|pair| pair[0] != pair[1]) {
+        return None;
+    }
+    let mut out = String::with_capacity(input.len() + 64);
+    let mut latest: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut copied = 0;
+    let mut index = 0;
+    let mut count = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'#' && token_at(index) {
+            // A comment, to the end of its line.
+            index = bytes[index..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |n| index + n);
+        } else if matches!(bytes[index], b'"' | b'\'') && token_at(index) {
+            // A quoted scalar, to its closing quote (`\"` and `''` do not close it).
+            let quote = bytes[index];
+            index += 1;
+            while index < bytes.len() {
+                match bytes[index] {
+                    b'\\' if quote == b'"' => index += 2,
+                    b'\'' if quote == b'\'' && bytes.get(index + 1) == Some(&b'\'') => index += 2,
+                    byte if byte == quote => break,
+                    _ => index += 1,
+                }
+            }
+            index += 1;
+        } else if matches!(bytes[index], b'&' | b'*') && token_at(index) {
+            let end = name_end(index + 1);
+            let name = &input[index + 1..end];
+            let number = if bytes[index] == b'&' {
+                count += 1;
+                latest.insert(name, count);
+                Some(count)
+            } else {
+                latest.get(name).copied()
+            };
+            if let (Some(number), false) = (number, name.is_empty()) {
+                out.push_str(&input[copied..end]);
+                out.push_str(ANCHOR_MARK);
+                out.push_str(&number.to_string());
+                copied = end;
+            }
+            index = end;
+        } else {
+            index += 1;
+        }
+    }
+    out.push_str(&input[copied..]);
+    Some(out)
+}
+
+/// A `Value` read as serde_norway reads it, but for integers beyond 64 bits.
+struct Lenient(Value);
+
+impl<'de> Deserialize<'de> for Lenient {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LenientVisitor).map(Lenient)
+    }
+}
+
+struct LenientVisitor;
+
+fn big_integer(digits: String) -> Value {
+    Value::Tagged(Box::new(TaggedValue {
+        tag: Tag::new(yaml::BIG_INTEGER_TAG),
+        value: Value::String(digits),
+    }))
+}
+
+impl<'de> Visitor<'de> for LenientVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Number(i.into()))
+    }
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Value, E> {
+        Ok(Value::Number(u.into()))
+    }
+    fn visit_i128<E: de::Error>(self, i: i128) -> Result<Value, E> {
+        Ok(i64::try_from(i).map_or_else(|_| big_integer(i.to_string()), Value::from))
+    }
+    fn visit_u128<E: de::Error>(self, u: u128) -> Result<Value, E> {
+        Ok(u64::try_from(u).map_or_else(|_| big_integer(u.to_string()), Value::from))
+    }
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Number(f.into()))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        Lenient::deserialize(deserializer).map(|lenient| lenient.0)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut data: A) -> Result<Value, A::Error> {
+        let mut sequence = Vec::with_capacity(data.size_hint().unwrap_or(0));
+        while let Some(Lenient(value)) = data.next_element()? {
+            sequence.push(value);
+        }
+        Ok(Value::Sequence(sequence))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut data: A) -> Result<Value, A::Error> {
+        let mut mapping = Mapping::with_capacity(data.size_hint().unwrap_or(0));
+        while let Some(Lenient(key)) = data.next_key()? {
+            if mapping.contains_key(&key) {
+                // serde_norway's own message for a duplicate key.
+                return Err(de::Error::custom(match &key {
+                    Value::Null => "duplicate entry with null key".to_owned(),
+                    Value::Bool(boolean) => format!("duplicate entry with key `{boolean}`"),
+                    Value::Number(number) => format!("duplicate entry with key {number}"),
+                    Value::String(string) => format!("duplicate entry with key {string:?}"),
+                    _ => "duplicate entry in YAML map".to_owned(),
+                }));
+            }
+            let Lenient(value) = data.next_value()?;
+            mapping.insert(key, value);
+        }
+        Ok(Value::Mapping(mapping))
+    }
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        let (tag, contents): (String, _) = data.variant()?;
+        if tag.is_empty() {
+            return Err(de::Error::custom("empty YAML tag is not allowed"));
+        }
+        let Lenient(value) = contents.newtype_variant()?;
+        Ok(Value::Tagged(Box::new(TaggedValue {
+            tag: Tag::new(tag),
+            value,
+        })))
+    }
 }
 
 /// Whether a mapping anywhere in `value` has a list or a mapping as a key (YAML allows it; no
@@ -217,6 +673,56 @@ pub fn write(items: &[Value], results: &[KrmResult]) -> String {
     out
 }
 
+/// Writes an output ResourceList like [`write`], but copying every item that has a span in `source` as it came in.
+pub fn write_with_source(items: &[Value], source: &Source, results: &[KrmResult]) -> String {
+    let mut out = Vec::new();
+    write_with_source_to(&mut out, items, source, results)
+        .unwrap_or_else(|error| unreachable!("writing to memory cannot fail: {error}"));
+    String::from_utf8(out).unwrap_or_else(|error| unreachable!("spans are whole lines of UTF-8 text: {error}"))
+}
+
+/// [`write_with_source`] to a stream, in chunks of about 64 KiB: the copied items never need a second copy of the
+/// whole output in memory, and the generated ones are written straight into the chunk.
+pub fn write_with_source_to(
+    out: &mut impl io::Write,
+    items: &[Value],
+    source: &Source,
+    results: &[KrmResult],
+) -> io::Result<()> {
+    const CHUNK: usize = 1 << 16;
+    let mut chunk = String::with_capacity(CHUNK);
+    chunk.push_str(&format!("apiVersion: {OUTPUT_API_VERSION}\nkind: ResourceList\n"));
+    if items.is_empty() {
+        chunk.push_str("items: []\n");
+    } else {
+        chunk.push_str("items:\n");
+        for (index, item) in items.iter().enumerate() {
+            match source.span(index) {
+                // CRLF line ends become LF, as in the rest of the output: YAML reads either as the same line break.
+                Some(span) if span.contains('\r') => chunk.push_str(&span.replace("\r\n", "\n")),
+                Some(span) => chunk.push_str(span),
+                None => yaml::write_sequence(&mut chunk, std::slice::from_ref(item), source.indent, false),
+            }
+            if !chunk.ends_with('\n') {
+                chunk.push('\n');
+            }
+            if chunk.len() >= CHUNK {
+                out.write_all(chunk.as_bytes())?;
+                chunk.clear();
+            }
+        }
+    }
+    if !results.is_empty() {
+        let results = serde_norway::to_value(results)
+            .unwrap_or_else(|error| unreachable!("results are strings and maps: {error}"));
+        chunk.push_str("results:\n");
+        if let Value::Sequence(results) = results {
+            yaml::write_sequence(&mut chunk, &results, 0, false);
+        }
+    }
+    out.write_all(chunk.as_bytes())
+}
+
 /// Writes objects as a plain multi-document YAML stream, the form `kubectl apply` and Argo CD read.
 pub fn write_documents(items: &[Value]) -> String {
     let mut out = String::new();
@@ -296,6 +802,69 @@ fn describe_scalar(value: Option<&Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spans(text: &str) -> Vec<Option<String>> {
+        let list = read(text).unwrap();
+        (0..list.items.len())
+            .map(|index| list.source.span(index).map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn block_items_keep_their_lines_and_others_do_not() {
+        let head = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n";
+        // Block style at either indentation, comments between items going with the item before.
+        let text =
+            format!("{head}items:  # list\n  - a: 1 # one\n    b: [x]\n  # between\n  - c: d\nfunctionConfig: {{}}\n");
+        assert_eq!(
+            spans(&text),
+            [
+                Some("  - a: 1 # one\n    b: [x]\n  # between\n".to_owned()),
+                Some("  - c: d\n".to_owned())
+            ]
+        );
+        // A flow list or JSON has no lines to copy.
+        assert_eq!(spans(&format!("{head}items: [{{a: 1}}]\n")), [None]);
+        assert_eq!(
+            spans(r#"{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [{"a": 1}]}"#),
+            [None]
+        );
+        // An alias into another item is not copied; an anchor used again inside one item is.
+        let text = format!("{head}items:\n- a: &x 1\n- b: *x\n- c: &x 2\n  d: *x\n");
+        let list = read(&text).unwrap();
+        assert_eq!(list.items[1]["b"], Value::from(1));
+        assert_eq!(list.items[2]["d"], Value::from(2));
+        assert_eq!(
+            spans(&text),
+            [
+                Some("- a: &x 1\n".to_owned()),
+                None,
+                Some("- c: &x 2\n  d: *x\n".to_owned())
+            ]
+        );
+        // A span without its final line break would read differently once written with one.
+        let text = format!("{head}items:\n- a: |\n    x");
+        assert_eq!(spans(&text), [None]);
+    }
+
+    #[test]
+    fn reused_anchor_names_resolve_to_the_latest_anchor() {
+        // serde_norway 0.9.42 alone resolves `*a` below to the mapping anchored as `m`.
+        let text = "items:\n- {a: &a 1, b: *a}\n- {c: &a 2, d: *a, m: &m {p: 1}, e: *a, s: \"&a *a\", t: 'it''s &a'}\n";
+        let value = parse_lenient(text).unwrap();
+        let second = &value["items"][1];
+        assert_eq!((&second["d"], &second["e"]), (&Value::from(2), &Value::from(2)));
+        assert_eq!(second["s"], Value::from("&a *a"));
+        assert_eq!(second["t"], Value::from("it's &a"));
+    }
+
+    #[test]
+    fn merge_keys_follow_yaml_1_1_order() {
+        let mut value: Value = serde_norway::from_str("{<<: [{x: 1, y: 1}, {x: 2, z: 2}], y: 3, w: 4}").unwrap();
+        apply_merges(&mut value);
+        // PyYAML's order: the later mapping of the list first, the first one winning; own keys win over merged ones.
+        assert_eq!(yaml::to_string(&value), "x: 1\nz: 2\n\"y\": 3\nw: 4\n");
+    }
 
     #[test]
     fn long_echoes_are_abbreviated_and_short_ones_kept() {

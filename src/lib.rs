@@ -4,6 +4,8 @@
 //! Data flows one way: bytes → [`krm::ResourceList`] → [`spec::Site`] (defaulted, validated) →
 //! objects ([`generate`]) → ResourceList → bytes.
 
+#![forbid(unsafe_code)]
+
 pub mod argocd;
 pub mod block_yaml;
 pub mod cli;

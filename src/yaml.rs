@@ -11,6 +11,35 @@ use std::fmt::Write as _;
 use serde_norway::value::Tag;
 use serde_norway::{Mapping, Value};
 
+/// The tag the reader gives an integer beyond 64 bits, which `serde_norway::Value` cannot hold, around its digits
+/// (kustomize accepts such integers). The emitter writes the digits alone, as they came in.
+pub const BIG_INTEGER_TAG: &str = "ignition-krm.dev/big-integer";
+
+/// Whether two values are the same, with mappings compared entry by entry in order (`==` on a
+/// `serde_norway::Mapping` ignores the order of its keys).
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Mapping(a), Value::Mapping(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|((ka, va), (kb, vb))| same(ka, kb) && same(va, vb))
+        }
+        (Value::Sequence(a), Value::Sequence(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b)),
+        (Value::Tagged(a), Value::Tagged(b)) => a.tag == b.tag && same(&a.value, &b.value),
+        (Value::Number(a), Value::Number(b)) => {
+            // NaN is the same NaN; 0.0 and -0.0 are not the same number in the output.
+            match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) if a.is_f64() && b.is_f64() => {
+                    x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+                }
+                _ => a == b && a.is_f64() == b.is_f64(),
+            }
+        }
+        _ => a == b,
+    }
+}
+
 /// Writes one value as a YAML document body (no `---`), ending with a newline.
 pub fn to_string(value: &Value) -> String {
     let mut out = String::new();
@@ -137,18 +166,53 @@ fn write_inline(out: &mut String, value: &Value, indent: usize) {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => {
-            // Writing into a String cannot fail.
-            let _ = write!(out, "{number}");
-        }
+        Value::Number(number) => write_number(out, number),
         Value::String(text) => write_string(out, text, indent),
         Value::Mapping(_) => out.push_str("{}"),
         Value::Sequence(_) => out.push_str("[]"),
+        Value::Tagged(tagged) if is_big_integer(tagged) => {
+            if let Value::String(digits) = &tagged.value {
+                out.push_str(digits);
+            }
+        }
         Value::Tagged(tagged) => {
             write_tag(out, &tagged.tag);
             out.push(' ');
             write_inline(out, &tagged.value, indent);
         }
+    }
+}
+
+fn is_big_integer(tagged: &serde_norway::value::TaggedValue) -> bool {
+    tagged.tag == BIG_INTEGER_TAG
+        && matches!(&tagged.value, Value::String(digits)
+            if digits.strip_prefix('-').unwrap_or(digits).bytes().all(|b| b.is_ascii_digit()) && digits.len() > 1)
+}
+
+/// Writes a number in a form YAML 1.1 (kubectl, PyYAML) and YAML 1.2 read as the same number: a float always
+/// has a dot and a signed exponent (`1.0e+300`; YAML 1.1 reads `1e300` or `1.5e300` as a string).
+fn write_number(out: &mut String, number: &serde_norway::Number) {
+    let start = out.len();
+    // Writing into a String cannot fail.
+    let _ = write!(out, "{number}");
+    if !number.is_f64() || out[start..].contains(['i', 'n']) {
+        return;
+    }
+    let text = out.split_off(start);
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (text.as_str(), None),
+    };
+    out.push_str(mantissa);
+    if !mantissa.contains('.') {
+        out.push_str(".0");
+    }
+    if let Some(exponent) = exponent {
+        out.push('e');
+        if !exponent.starts_with(['+', '-']) {
+            out.push('+');
+        }
+        out.push_str(exponent);
     }
 }
 
@@ -256,7 +320,8 @@ fn might_be_read_as_non_string(text: &str) -> bool {
 /// than one trailing newline (that needs `|+`).
 fn fits_literal_block(text: &str) -> bool {
     text.contains('\n')
-        && !text.starts_with([' ', '\n'])
+        && !text.starts_with([' ', '\n', '\t'])
+        && !text.contains("\n\t")
         && !text.ends_with("\n\n")
         && text.chars().all(|c| c == '\n' || c == '\t' || !is_special(c))
         && text.lines().all(|line| !line.ends_with([' ', '\t']))
@@ -273,10 +338,10 @@ fn write_literal_block(out: &mut String, text: &str, indent: usize) {
     }
 }
 
-/// Characters that must be escaped in a double-quoted scalar: controls, and the Unicode line
-/// breaks and byte-order mark that YAML treats specially.
+/// Characters that must be escaped in a double-quoted scalar: controls, the Unicode line breaks and byte-order
+/// mark that YAML treats specially, and U+FFFE and U+FFFF, which YAML does not allow raw (c-printable, 5.1).
 fn is_special(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
 }
 
 fn write_double_quoted(out: &mut String, text: &str) {
@@ -388,6 +453,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn floats_are_written_as_yaml_1_1_reads_floats() {
+        // YAML 1.1 (PyYAML, and the float rule kubectl's go-yaml v2 shares) needs a dot, and a sign on the exponent.
+        for (text, written) in [
+            ("1e3", "1000.0"),
+            ("1.5e300", "1.5e+300"),
+            ("1e-7", "1.0e-7"),
+            ("-0.0", "-0.0"),
+            (".5", "0.5"),
+            ("-.inf", "-.inf"),
+            (".nan", ".nan"),
+        ] {
+            let value: Value = serde_norway::from_str(text).unwrap();
+            assert_eq!(to_string(&value), format!("{written}\n"), "{text}");
+            assert!(same(&round_trip(&value), &value), "{text}");
+        }
+    }
+
+    #[test]
+    fn characters_yaml_does_not_allow_raw_are_escaped() {
+        for text in ["\u{fffe}", "a\u{ffff}b", "x\u{fffe}\ny\n", "\u{85}", "\u{7f}"] {
+            let written = to_string(&Value::String(text.to_owned()));
+            assert!(written.is_ascii(), "{text:?} was written raw: {written}");
+            assert_eq!(
+                round_trip(&Value::String(text.to_owned())),
+                Value::String(text.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn lines_starting_with_a_tab_are_not_literal_blocks() {
+        // libyaml and go-yaml refuse a literal block whose first line starts with a tab.
+        for text in ["\tfirst\nsecond\n", "first\n\tsecond\n"] {
+            let written = to_string(&Value::String(text.to_owned()));
+            assert!(written.starts_with('"'), "{text:?} was written as {written}");
+            assert_eq!(
+                round_trip(&Value::String(text.to_owned())),
+                Value::String(text.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn same_compares_mappings_in_order() {
+        let a: Value = serde_norway::from_str("{x: 1, y: 2}").unwrap();
+        let b: Value = serde_norway::from_str("{y: 2, x: 1}").unwrap();
+        assert_eq!(a, b, "serde_norway's == ignores the order");
+        assert!(!same(&a, &b) && same(&a, &a.clone()));
+        let (one, float): (Value, Value) = (
+            serde_norway::from_str("1").unwrap(),
+            serde_norway::from_str("1.0").unwrap(),
+        );
+        assert!(!same(&one, &float));
     }
 
     #[test]

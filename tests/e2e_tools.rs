@@ -283,3 +283,41 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// A resource kustomize passes through the function keeps its meaning: `defaultMode: 0644` is octal 420 to
+/// kustomize (go-yaml), and must still be 420 after the function, not the string "0644" the API server refuses.
+#[test]
+fn kustomize_reads_a_passed_through_octal_mode_as_the_number_it_was() {
+    let dir = scratch("kustomize-octal");
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "resources:\n- pod.yaml\ngenerators:\n- ignition.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: octal\nspec:\n  volumes:\n  - name: v\n    secret:\n      secretName: s\n      defaultMode: 0644\n  containers:\n  - name: c\n    image: x\n    env:\n    - {name: A, value: \"y\"}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("ignition.yaml"), read("bases/scaleout/spec/ignition.yaml")).unwrap();
+    let output = Command::new(tool("kustomize"))
+        .args(["build", "--enable-alpha-plugins", "--enable-exec"])
+        .arg(&dir)
+        .env("PATH", path_with_binary())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let pod = documents(&stdout(&output))
+        .into_iter()
+        .find(|object| object["metadata"]["name"] == "octal")
+        .expect("the pod passes through");
+    assert_eq!(
+        pod["spec"]["volumes"][0]["secret"]["defaultMode"],
+        serde_norway::Value::from(420)
+    );
+    assert_eq!(
+        pod["spec"]["containers"][0]["env"][0]["value"],
+        serde_norway::Value::from("y")
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,32 +1,51 @@
-//! Inputs the fuzzers found (tests/fuzz-regressions/), kept as regressions of the `resource_list`
-//! fuzz target's property: whatever the function writes reads back as the very same items. (How
-//! each one must fail, if it fails, is a case of tests/hostile.rs.)
+//! The fuzz targets' properties (fuzz/fuzz_targets/checks.rs), replayed by `cargo test` on every file of the fuzz
+//! corpora (fuzz/corpus/<target>/) and on the inputs the fuzzers found (tests/fuzz-regressions/, through the
+//! `resource_list` property: whatever the function writes reads back as the very same items, in order). How each
+//! finding must fail, if it fails, is a case of tests/hostile.rs.
+
+#[path = "../fuzz/fuzz_targets/checks.rs"]
+mod checks;
 
 use std::fs;
+use std::path::Path;
 
-use ignition_krm::{function, krm};
+fn files(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no files under {}", dir.display());
+    files
+}
+
+fn replay(dir: &str, check: fn(&[u8])) {
+    for path in files(dir) {
+        let data = fs::read(&path).unwrap();
+        if std::panic::catch_unwind(|| check(&data)).is_err() {
+            panic!("{} fails its fuzz target's property", path.display());
+        }
+    }
+}
 
 #[test]
 fn every_fuzz_finding_reads_back_as_written() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
-    let mut findings: Vec<_> = fs::read_dir(&dir)
-        .expect("the regressions folder exists")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    findings.sort();
-    assert!(!findings.is_empty(), "no findings under {}", dir.display());
-    for path in findings {
-        let Ok(text) = fs::read_to_string(&path) else { continue };
-        let Ok(list) = krm::read(&text) else { continue };
-        let outcome = function::process(list);
-        let written = krm::write(&outcome.items, &outcome.results);
-        let reread = krm::read(&written)
-            .unwrap_or_else(|error| panic!("{}: output does not read back: {error}", path.display()));
-        assert!(
-            reread.items == outcome.items,
-            "{}: items changed on the round trip:\n{written}",
-            path.display()
-        );
-    }
+    replay("tests/fuzz-regressions", checks::resource_list);
+}
+
+#[test]
+fn the_resource_list_corpus_holds_its_property() {
+    replay("fuzz/corpus/resource_list", checks::resource_list);
+}
+
+#[test]
+fn the_block_yaml_corpus_holds_its_property() {
+    replay("fuzz/corpus/block_yaml", checks::block_yaml);
+}
+
+#[test]
+fn the_spec_load_corpus_holds_its_property() {
+    replay("fuzz/corpus/spec_load", checks::spec_load);
 }

@@ -144,6 +144,24 @@ fn cases() -> Vec<Case> {
             Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {? {a: b} : c}\n"),
             Refused(&["input item 0 has a mapping key"]),
         ),
+        // Refused by kustomize 4.5.4 too (`kustomize build` of a file holding it): `yaml: invalid map key`.
+        case(
+            "an item with a list as a key, named",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- kind: ConfigMap\n  metadata: {name: cx}\n- kind: ConfigMap\n  metadata: {name: cy}\n  data:\n    ? [a, b]\n    : c\n"),
+            Refused(&["input item 1 (ConfigMap cy) has a mapping key that is a list or a mapping"]),
+        ),
+        // Refused by kustomize 4.5.4 too: `found a tab character where an indentation space is expected`.
+        case(
+            "a literal block whose first line starts with a tab",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: tabbed\n  data:\n    t: |\n      \tx\n"),
+            Refused(&["input is not valid YAML: found a tab character where an indentation space is expected at line 10 column 7, while scanning a block scalar at line 9 column 8; in item 0 (Secret tabbed)"]),
+        ),
+        // Refused by kustomize 4.5.4 too: `mapping key "a" already defined at line 6`.
+        case(
+            "a duplicate key inside an item",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: ok\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: bad-one\n  data:\n    a: 1\n    a: 2\n"),
+            Refused(&["input is not valid YAML: items[1].data: duplicate entry with key \"a\" at line 13 column 5; in item 1 (ConfigMap bad-one)"]),
+        ),
         // The function config.
         case(
             "a config of another kind",
