@@ -183,6 +183,8 @@ else
   [[ $version == "yamllint $YAMLLINT_VERSION" ]] || die "$bin/yamllint is not version $YAMLLINT_VERSION"
   stamp yamllint "$YAMLLINT_VERSION"
   say "yamllint $YAMLLINT_VERSION installed"
+fi
+
 # ------------------------------------------------------------------------------------------- PyYAML, ruamel.yaml
 # No binary of their own: the stamp holds both versions, and the venv's python must import both at those versions.
 yaml_versions="pyyaml $PYYAML_VERSION ruamel.yaml $RUAMEL_YAML_VERSION"
