@@ -41,32 +41,62 @@ pub fn render(specs: &[SpecSource]) -> Result<Tree, Vec<String>> {
 
 /// [`render`], where `has_extras("<site>/overlays/<env>")` tells whether the user keeps an
 /// [`EXTRAS`] kustomization in that overlay.
-pub fn render_with_extras(specs: &[SpecSource], has_extras: &dyn Fn(&str) -> bool) -> Result<Tree, Vec<String>> {
+pub fn render_with_extras(
+    specs: &[SpecSource],
+    has_extras: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<Tree, Vec<String>> {
+    // Each site is loaded and rendered on its own, so the sites are shared out among the cores; the trees
+    // are then put together in the order of the specs, so the result is the same however the work was split.
+    let rendered = each_in_parallel(specs, |source| -> Result<(String, Tree), Vec<spec::Problem>> {
+        let loaded = spec::load_all(&source.object)?;
+        let mut site_tree = Tree::new();
+        render_site(&loaded, has_extras, &mut site_tree);
+        Ok((loaded.base.name.clone(), site_tree))
+    });
     let mut tree = Tree::new();
     let mut errors = Vec::new();
     let mut sites: BTreeMap<String, &str> = BTreeMap::new();
-    for source in specs {
-        let loaded = match spec::load_all(&source.object) {
-            Ok(loaded) => loaded,
-            Err(problems) => {
-                errors.extend(problems.iter().map(|problem| format!("{}: {problem}", source.file)));
-                continue;
+    for (source, result) in specs.iter().zip(rendered) {
+        match result {
+            Err(problems) => errors.extend(problems.iter().map(|problem| format!("{}: {problem}", source.file))),
+            Ok((name, site_tree)) => {
+                if let Some(other) = sites.insert(name.clone(), &source.file) {
+                    errors.push(format!(
+                        "{}: metadata.name: site {name:?} is also in {other}: each site renders to its own directory, so names must be unique",
+                        source.file
+                    ));
+                    continue;
+                }
+                tree.extend(site_tree);
             }
-        };
-        if let Some(other) = sites.insert(loaded.base.name.clone(), &source.file) {
-            errors.push(format!(
-                "{}: metadata.name: site {:?} is also in {other}: each site renders to its own directory, so names must be unique",
-                source.file, loaded.base.name
-            ));
-            continue;
         }
-        render_site(&loaded, has_extras, &mut tree);
     }
     if errors.is_empty() {
         Ok(tree)
     } else {
         Err(errors)
     }
+}
+
+/// `work` over every item, on as many threads as there are cores; the results in the items' order.
+fn each_in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(&work).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&work).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
 }
 
 /// The objects of a site as they leave the KRM pipeline (no orchestrator annotations).
@@ -76,7 +106,7 @@ pub fn objects(site: &Site) -> Vec<Value> {
     objects
 }
 
-fn render_site(loaded: &spec::Loaded, has_extras: &dyn Fn(&str) -> bool, tree: &mut Tree) {
+fn render_site(loaded: &spec::Loaded, has_extras: &(dyn Fn(&str) -> bool + Sync), tree: &mut Tree) {
     let root = &loaded.base.name;
     let base = objects(&loaded.base);
     let mut base_files = Vec::new();

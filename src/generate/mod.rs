@@ -173,15 +173,30 @@ impl<'a> Objects<'a> {
         );
         annotations.insert(PATH_ANNOTATION.to_owned(), path);
         annotations.insert(INDEX_ANNOTATION.to_owned(), "0".to_owned());
-        let text = serde_json::to_string(&object)
+        let mut value = serde_norway::to_value(&object)
             .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
-        if text.contains("${") {
+        if holds_substitution(&value) {
+            // Into the typed object and serialized again, so the annotation takes its sorted place.
             let annotations = object.metadata_mut().annotations.get_or_insert_with(BTreeMap::new);
             annotations.insert(FLUX_SUBSTITUTE_ANNOTATION.to_owned(), "disabled".to_owned());
+            value = serde_norway::to_value(&object)
+                .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
         }
-        let value = serde_norway::to_value(&object)
-            .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
         self.values.push(value);
+    }
+}
+
+/// Whether a string anywhere in the object (keys included) holds `${`, which Flux's `postBuild.substitute`
+/// would replace.
+fn holds_substitution(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains("${"),
+        Value::Sequence(items) => items.iter().any(holds_substitution),
+        Value::Mapping(mapping) => mapping
+            .iter()
+            .any(|(key, value)| holds_substitution(key) || holds_substitution(value)),
+        Value::Tagged(tagged) => holds_substitution(&tagged.value),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
 
