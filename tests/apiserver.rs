@@ -98,6 +98,11 @@ impl Server {
         path
     }
 
+    /// A real server-side apply of a file with the test's field manager, as a GitOps tool would do it.
+    fn apply(&self, file: &str) {
+        self.kubectl_ok(&["apply", "--server-side", "--field-manager", FIELD_MANAGER, "-f", file]);
+    }
+
     /// Installs CRDs and waits until the API serves their kinds.
     fn install_crds(&self, dirs: &[PathBuf], group_kinds: &[(&str, &str)]) {
         let mut args = vec!["apply", "--server-side", "--force-conflicts"];
@@ -464,14 +469,7 @@ fn apply_and_compare(server: &Server, label: &str, objects: &[Value]) -> Vec<Str
         problems.push(format!("{label}: {line}"));
     }
     // 2. A real server-side apply, then the live objects hold every value of the manifests.
-    server.kubectl_ok(&[
-        "apply",
-        "--server-side",
-        "--field-manager",
-        FIELD_MANAGER,
-        "-f",
-        manifests,
-    ]);
+    server.apply(manifests);
     // After the apply: an admitted Pod needs its ServiceAccount to exist, and the PriorityClass it names, which
     // the user's cluster provides (the spec only names it).
     let pods = pods_from_templates(objects);
@@ -536,14 +534,7 @@ fn apply_and_compare(server: &Server, label: &str, objects: &[Value]) -> Vec<Str
             stderr(&diff)
         ));
     }
-    server.kubectl_ok(&[
-        "apply",
-        "--server-side",
-        "--field-manager",
-        FIELD_MANAGER,
-        "-f",
-        manifests,
-    ]);
+    server.apply(manifests);
     let again = live(server, manifests);
     // A CRD that defaults `status` with a status subresource (Flux's Kustomization: `observedGeneration: -1`)
     // makes the server store that default at the first update after the create: one write that no manifest can
