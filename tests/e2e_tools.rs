@@ -17,7 +17,8 @@ const KUSTOMIZATIONS: &[(&str, &str, usize)] = &[
     ("overlays/prod", "plant-a", 25),
 ];
 
-fn kustomize_build(dir: &str, extra_flags: &[&str]) -> Output {
+/// `dir` is relative to the repository, or absolute (a scratch directory).
+fn kustomize_build(dir: impl AsRef<Path>, extra_flags: &[&str]) -> Output {
     Command::new(tool("kustomize"))
         .arg("build")
         .args(extra_flags)
@@ -125,12 +126,7 @@ fn kustomize_fails_loudly_on_a_bad_spec() {
     std::fs::write(dir.join("kustomization.yaml"), "generators:\n- ignition.yaml\n").unwrap();
     let spec = read("bases/scaleout/spec/ignition.yaml").replace("replicas: 3", "replicas: 300");
     std::fs::write(dir.join("ignition.yaml"), spec).unwrap();
-    let output = Command::new(tool("kustomize"))
-        .args(["build", "--enable-alpha-plugins", "--enable-exec"])
-        .arg(&dir)
-        .env("PATH", path_with_binary())
-        .output()
-        .unwrap();
+    let output = kustomize_build(&dir, &["--enable-alpha-plugins", "--enable-exec"]);
     assert!(!output.status.success(), "kustomize must fail");
     assert_eq!(stdout(&output), "", "no partial manifests");
     assert!(
@@ -300,12 +296,7 @@ fn kustomize_reads_a_passed_through_octal_mode_as_the_number_it_was() {
     )
     .unwrap();
     std::fs::write(dir.join("ignition.yaml"), read("bases/scaleout/spec/ignition.yaml")).unwrap();
-    let output = Command::new(tool("kustomize"))
-        .args(["build", "--enable-alpha-plugins", "--enable-exec"])
-        .arg(&dir)
-        .env("PATH", path_with_binary())
-        .output()
-        .unwrap();
+    let output = kustomize_build(&dir, &["--enable-alpha-plugins", "--enable-exec"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let pod = documents(&stdout(&output))
         .into_iter()
