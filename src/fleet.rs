@@ -337,18 +337,8 @@ fn check_options(args: &FleetArgs) -> Vec<String> {
             )),
             Some(_) => {}
         }
-        if !is_dns_subdomain(&args.fleet_name) {
-            errors.push(format!(
-                "--fleet-name: {:?} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')",
-                args.fleet_name
-            ));
-        }
-        if !is_dns_subdomain(&args.argocd_project) {
-            errors.push(format!(
-                "--argocd-project: {:?} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')",
-                args.argocd_project
-            ));
-        }
+        check_object_name("--fleet-name", &args.fleet_name, &mut errors);
+        check_object_name("--argocd-project", &args.argocd_project, &mut errors);
     }
     if args.kinds.contains(&FleetKind::Flux) {
         match args.flux_source.as_deref() {
@@ -356,10 +346,7 @@ fn check_options(args: &FleetArgs) -> Vec<String> {
                 "--fleet flux needs --flux-source: the name of the GitRepository that holds the rendered tree"
                     .to_owned(),
             ),
-            Some(name) if !is_dns_subdomain(name) => errors.push(format!(
-                "--flux-source: {name:?} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')"
-            )),
-            Some(_) => {}
+            Some(name) => check_object_name("--flux-source", name, &mut errors),
         }
     }
     if let Some(namespace) = &args.fleet_namespace {
@@ -370,6 +357,15 @@ fn check_options(args: &FleetArgs) -> Vec<String> {
         }
     }
     errors
+}
+
+/// An option naming a Kubernetes object must hold a DNS subdomain.
+fn check_object_name(option: &str, name: &str, errors: &mut Vec<String>) {
+    if !is_dns_subdomain(name) {
+        errors.push(format!(
+            "{option}: {name:?} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')"
+        ));
+    }
 }
 
 fn is_plain_text(text: &str) -> bool {
