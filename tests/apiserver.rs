@@ -539,7 +539,8 @@ fn apply_and_compare(server: &Server, label: &str, objects: &[Value]) -> Vec<Str
     // A CRD that defaults `status` with a status subresource (Flux's Kustomization: `observedGeneration: -1`)
     // makes the server store that default at the first update after the create: one write that no manifest can
     // avoid (status is the controller's). Such an object gets one more apply, and must be stable from then on.
-    let status_defaulting = server.kinds_defaulting_status();
+    // Asked of the server only when something was written again.
+    let mut status_defaulting = None;
     let mut settling = Vec::new();
     for (id, live_object) in &live_objects {
         let before = &live_object["metadata"]["resourceVersion"];
@@ -547,6 +548,7 @@ fn apply_and_compare(server: &Server, label: &str, objects: &[Value]) -> Vec<Str
         if before == after {
             continue;
         }
+        let status_defaulting = status_defaulting.get_or_insert_with(|| server.kinds_defaulting_status());
         if status_defaulting.contains(&(id.0.clone(), id.1.clone())) {
             settling.push(objects.iter().find(|object| identity(object) == *id).unwrap().clone());
         } else {
@@ -559,14 +561,7 @@ fn apply_and_compare(server: &Server, label: &str, objects: &[Value]) -> Vec<Str
     if !settling.is_empty() {
         let settling_file = server.file(&format!("{label}-settling.json"), &settling);
         let settling_file = settling_file.to_str().unwrap();
-        server.kubectl_ok(&[
-            "apply",
-            "--server-side",
-            "--field-manager",
-            FIELD_MANAGER,
-            "-f",
-            settling_file,
-        ]);
+        server.apply(settling_file);
         let settled = live(server, settling_file);
         for (id, live_object) in &settled {
             let before = &again[id]["metadata"]["resourceVersion"];
