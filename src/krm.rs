@@ -243,8 +243,9 @@ pub fn read_text(text: String) -> Result<ResourceList, ReadError> {
                     // The fast reader's subset has no aliases, tags or multi-line flow scalars: its lines are the
                     // item. Anything else is copied only if its lines, read on their own, are the same item.
                     let (from, to) = (span.start as usize, span.end as usize);
-                    (fast || reads_as(&input[from..to], item))
-                        .then(|| span.start + start as u32..span.end + start as u32)
+                    // The byte-order mark is 3 bytes, and `item_spans` left room for them.
+                    let shift = u32::try_from(start).ok()?;
+                    (fast || reads_as(&input[from..to], item)).then(|| span.start + shift..span.end + shift)
                 })
                 .collect();
             Source { text, indent, spans }
@@ -336,7 +337,9 @@ fn item_spans(input: &str, count: Option<usize>) -> Option<(usize, Vec<Range<u32
     })?;
     let mut indent = None;
     // Offsets fit in u32: the input is at most 64 MiB (the CLI's limit); a longer one has no spans.
-    u32::try_from(input.len() + 4).ok()?;
+    let length = u32::try_from(input.len() + 4).ok()?;
+    // Every offset is at most the input's length, which fits.
+    let offset32 = |offset: usize| u32::try_from(offset).unwrap_or(length);
     let mut spans: Vec<Range<u32>> = Vec::with_capacity(count.unwrap_or(0));
     let mut end = input.len();
     for (start, line) in lines {
@@ -354,13 +357,13 @@ fn item_spans(input: &str, count: Option<usize>) -> Option<(usize, Vec<Range<u32
         }
         if column == indent && dash {
             if let Some(last) = spans.last_mut() {
-                last.end = start as u32;
+                last.end = offset32(start);
             }
-            spans.push(start as u32..input.len() as u32);
+            spans.push(offset32(start)..offset32(input.len()));
         }
     }
     if let Some(last) = spans.last_mut() {
-        last.end = end as u32;
+        last.end = offset32(end);
     }
     count
         .is_none_or(|count| spans.len() == count)

@@ -272,9 +272,12 @@ fn is_plain_safe(text: &str) -> bool {
 /// inside one. A table, because the emitter asks for every byte it writes.
 const PLAIN_SAFE: [bool; 256] = {
     let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        table[byte] = (byte as u8).is_ascii_alphanumeric();
+    let mut byte: u8 = 0;
+    loop {
+        table[byte as usize] = byte.is_ascii_alphanumeric();
+        if byte == u8::MAX {
+            break;
+        }
         byte += 1;
     }
     let punctuation = b"/._-=:$()+@%^?<>;~ ";

@@ -101,7 +101,8 @@ fn program_headers(binary: &[u8]) -> Vec<u32> {
     assert_eq!(binary[4], 2, "not a 64-bit ELF file");
     assert_eq!(binary[5], 1, "not little-endian");
     let u16_at = |offset: usize| u16::from_le_bytes(binary[offset..offset + 2].try_into().unwrap()) as usize;
-    let offset = u64::from_le_bytes(binary[32..40].try_into().unwrap()) as usize;
+    let offset = usize::try_from(u64::from_le_bytes(binary[32..40].try_into().unwrap()))
+        .expect("a program header offset beyond usize");
     let (size, count) = (u16_at(54), u16_at(56));
     (0..count)
         .map(|index| {

@@ -7,7 +7,7 @@ use k8s_openapi::api::autoscaling::v2::{
 };
 use k8s_openapi::Resource;
 
-use super::{metadata, names};
+use super::{int32, metadata, names};
 use crate::spec::{Site, Tier};
 
 /// The autoscaler of a tier that has one (only frontends can).
@@ -21,15 +21,15 @@ pub fn horizontal_pod_autoscaler(site: &Site, tier: &Tier) -> Option<HorizontalP
                 kind: StatefulSet::KIND.to_owned(),
                 name: names::statefulset(site, tier),
             },
-            min_replicas: Some(autoscaling.min_replicas as i32),
-            max_replicas: autoscaling.max_replicas as i32,
+            min_replicas: Some(int32(autoscaling.min_replicas)),
+            max_replicas: int32(autoscaling.max_replicas),
             metrics: Some(vec![MetricSpec {
                 type_: "Resource".to_owned(),
                 resource: Some(ResourceMetricSource {
                     name: "cpu".to_owned(),
                     target: MetricTarget {
                         type_: "Utilization".to_owned(),
-                        average_utilization: Some(autoscaling.target_cpu_utilization_percentage as i32),
+                        average_utilization: Some(int32(autoscaling.target_cpu_utilization_percentage)),
                         ..Default::default()
                     },
                 }),

@@ -77,6 +77,13 @@ pub fn owner_id(namespace: Option<&str>, name: &str) -> String {
     }
 }
 
+/// A count or port of the spec as the Kubernetes API's `int32`. Each such value has a schema range
+/// (replicas and percentages at most 100, ports at most 65535) that `spec::schema_check` enforces before any
+/// generator runs, far below `i32::MAX`: the saturation is never reached and keeps the generators infallible.
+pub(crate) fn int32(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
 /// Generates every object of a site, in a fixed order.
 pub fn generate(site: &Site) -> Vec<Value> {
     let mut objects = Objects::new(site);

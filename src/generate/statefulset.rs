@@ -20,7 +20,9 @@ use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
 use super::policy::tier_selector;
 use super::sidecars;
 use super::tier_options;
-use super::{add_checkov_skip, labels, labels_itself, metadata, CheckovSkip, CONFIG_HASH_ANNOTATION, SCRIPTS_VOLUME};
+use super::{
+    add_checkov_skip, int32, labels, labels_itself, metadata, CheckovSkip, CONFIG_HASH_ANNOTATION, SCRIPTS_VOLUME,
+};
 use crate::spec::{Site, Tier, VersionLine};
 
 /// The image's user and group.
@@ -125,7 +127,7 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
         spec: Some(StatefulSetSpec {
             // An autoscaled tier leaves the count to its HorizontalPodAutoscaler: a replicas field here
             // would scale it back on every Argo CD sync.
-            replicas: tier.autoscaling.is_none().then_some(tier.replicas as i32),
+            replicas: tier.autoscaling.is_none().then_some(int32(tier.replicas)),
             service_name: Some(names::headless_service(site, tier)),
             selector: tier_selector(site, tier),
             // Both nodes of a pair start together: the backup need not wait for the master to be Ready.

@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config::{ACTIVATION_TOKEN_KEY, LICENSE_KEY_KEY, LICENSE_SECRET_DIR};
 use super::statefulset::{secret_volume, DATA_DIR, SECRET_MODE};
-use super::{labels_itself, metadata, names, selector_labels, LABEL_ACTIVE};
+use super::{int32, labels_itself, metadata, names, selector_labels, LABEL_ACTIVE};
 use crate::spec::{
     Activation, DeviceServiceType, ExtraPort, LicenseSecrets, LicenseSettings, NetworkPeer, PortProtocol, Site,
     TaintEffect, Tier, TolerationOperator, TrafficPolicy,
@@ -59,9 +59,9 @@ pub fn license_volume(site: &Site, tier: &Tier) -> Option<(Volume, VolumeMount)>
             mount.sub_path_expr = Some("$(POD_NAME)".to_owned());
             let sources = secrets
                 .iter()
-                .enumerate()
-                .map(|(ordinal, secret)| {
-                    let pod = names::pod(site, tier, ordinal as u32);
+                .zip(0_u32..)
+                .map(|(secret, ordinal)| {
+                    let pod = names::pod(site, tier, ordinal);
                     VolumeProjection {
                         secret: Some(SecretProjection {
                             name: secret.clone(),
@@ -234,7 +234,7 @@ pub fn extend_pod_spec(tier: &Tier, pod_spec: &mut PodSpec, gateway: &mut Contai
     for port in &tier.options.ports {
         gateway.ports.get_or_insert_with(Vec::new).push(ContainerPort {
             name: Some(port.name.clone()),
-            container_port: port.port as i32,
+            container_port: int32(port.port),
             protocol: Some(protocol(port).to_owned()),
             ..Default::default()
         });
@@ -295,9 +295,9 @@ pub fn device_service(site: &Site, tier: &Tier) -> Option<Service> {
                     .iter()
                     .map(|port| ServicePort {
                         name: Some(port.name.clone()),
-                        port: port.port as i32,
+                        port: int32(port.port),
                         target_port: Some(IntOrString::String(port.name.clone())),
-                        node_port: port.node_port.map(|node_port| node_port as i32),
+                        node_port: port.node_port.map(int32),
                         protocol: Some(protocol(port).to_owned()),
                         ..Default::default()
                     })
@@ -344,7 +344,7 @@ pub fn device_ports_rule(tier: &Tier) -> Option<NetworkPolicyIngressRule> {
                 .ports
                 .iter()
                 .map(|port| NetworkPolicyPort {
-                    port: Some(IntOrString::Int(port.port as i32)),
+                    port: Some(IntOrString::Int(int32(port.port))),
                     protocol: Some(protocol(port).to_owned()),
                     ..Default::default()
                 })

@@ -18,6 +18,12 @@ const DECIMAL_SUFFIXES: &[(&str, i32)] = &[
     ("P", 15),
     ("E", 18),
 ];
+/// Nano-units in 10^exponent units. The exponents of [`DECIMAL_SUFFIXES`] are -9 to 18, so the power is 0 to 27
+/// and the value fits an `i128`.
+fn nanos_per(exponent: i32) -> i128 {
+    10_i128.pow(u32::try_from(exponent + 9).unwrap_or(0))
+}
+
 const BINARY_SUFFIXES: &[(&str, u32)] = &[("Ki", 1), ("Mi", 2), ("Gi", 3), ("Ti", 4), ("Pi", 5), ("Ei", 6)];
 
 /// A parsed quantity: its exact value in nano-units and whether it was written with a binary suffix.
@@ -53,15 +59,7 @@ impl Quantity {
             1024_i128.pow(*power)
         } else if let Some((_, exponent)) = DECIMAL_SUFFIXES.iter().find(|(name, _)| *name == suffix) {
             // The scale is applied to nano-units below, so a decimal exponent of e becomes 10^(e+9).
-            return Self::from_parts(
-                text,
-                negative,
-                whole,
-                fraction,
-                10_i128.pow((exponent + 9) as u32),
-                1,
-                false,
-            );
+            return Self::from_parts(text, negative, whole, fraction, nanos_per(*exponent), 1, false);
         } else {
             return Err(format!(
                 "{text:?} has an unknown suffix {suffix:?}: use one of n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei"
@@ -93,7 +91,10 @@ impl Quantity {
         let mut nanos = whole_value.checked_mul(unit).ok_or_else(too_large)?;
         let fraction = fraction.trim_end_matches('0');
         if !fraction.is_empty() {
-            let denominator = 10_i128.checked_pow(fraction.len() as u32).ok_or_else(too_large)?;
+            let denominator = u32::try_from(fraction.len())
+                .ok()
+                .and_then(|digits| 10_i128.checked_pow(digits))
+                .ok_or_else(too_large)?;
             let numerator: i128 = fraction.parse().map_err(|_| too_large())?;
             let scaled = numerator.checked_mul(unit).ok_or_else(too_large)?;
             if scaled % denominator != 0 {
@@ -142,10 +143,10 @@ impl Quantity {
         let (suffix, exponent) = DECIMAL_SUFFIXES
             .iter()
             .rev()
-            .find(|(_, exponent)| self.nanos % 10_i128.pow((exponent + 9) as u32) == 0)
+            .find(|(_, exponent)| self.nanos % nanos_per(*exponent) == 0)
             .copied()
             .unwrap_or(("n", -9));
-        format!("{}{suffix}", self.nanos / 10_i128.pow((exponent + 9) as u32))
+        format!("{}{suffix}", self.nanos / nanos_per(exponent))
     }
 }
 
