@@ -19,6 +19,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::generate::custom::custom_resource;
+use crate::object_id::ObjectId;
 use crate::render::{self, SpecSource, Tree};
 use crate::spec::{self, is_dns_label, is_dns_subdomain};
 
@@ -393,19 +394,13 @@ fn repo_path(path: &str) -> Result<String, String> {
 /// environment names (in name order).
 struct SiteEntry<'a> {
     source: &'a SpecSource,
-    name: &'a str,
-    namespace: Option<&'a str>,
+    id: ObjectId,
     environments: Vec<&'a str>,
 }
 
 impl<'a> SiteEntry<'a> {
     fn new(source: &'a SpecSource) -> Self {
         let object = &source.object;
-        let text = |keys: &[&str]| {
-            keys.iter()
-                .try_fold(object, |value, key| value.get(key))
-                .and_then(serde_norway::Value::as_str)
-        };
         let mut environments: Vec<&str> = object
             .get("spec")
             .and_then(|spec| spec.get("environments"))
@@ -415,8 +410,7 @@ impl<'a> SiteEntry<'a> {
         environments.sort_unstable();
         SiteEntry {
             source,
-            name: text(&["metadata", "name"]).unwrap_or_default(),
-            namespace: text(&["metadata", "namespace"]),
+            id: ObjectId::of(object),
             environments,
         }
     }
@@ -428,7 +422,7 @@ fn deployments(specs: &[&SpecSource], repo_path: &str) -> Result<Vec<Deployment>
     let mut deployments = Vec::new();
     let mut errors = Vec::new();
     let mut sites: Vec<SiteEntry> = specs.iter().copied().map(SiteEntry::new).collect();
-    sites.sort_by(|a, b| a.name.cmp(b.name));
+    sites.sort_by(|a, b| a.id.name.cmp(&b.id.name));
     let prefix = if repo_path.is_empty() {
         String::new()
     } else {
@@ -437,7 +431,7 @@ fn deployments(specs: &[&SpecSource], repo_path: &str) -> Result<Vec<Deployment>
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for entry in &sites {
-        let (site, source) = (entry.name, entry.source);
+        let (site, source) = (entry.id.name.as_str(), entry.source);
         if let Some(other) = seen.insert(site, &source.file) {
             errors.push(format!(
                 "{}: metadata.name: site {site:?} is also in {other}: each site renders to its own directory, so names must be unique",
@@ -445,7 +439,7 @@ fn deployments(specs: &[&SpecSource], repo_path: &str) -> Result<Vec<Deployment>
             ));
             continue;
         }
-        let Some(namespace) = entry.namespace else {
+        let Some(namespace) = entry.id.namespace.as_deref() else {
             errors.push(format!(
                 "{}: metadata.namespace: --fleet needs the site's namespace: each Application or Kustomization deploys into it",
                 source.file

@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use serde_norway::Value;
 
 use crate::generate::{self, OWNER_ANNOTATION};
-use crate::krm::{self, Field, File, KrmResult, ResourceList, ResourceRef, Severity, Source};
+use crate::krm::{self, Field, File, KrmResult, ResourceList, Severity, Source};
+use crate::object_id::ObjectId;
 use crate::spec::{self, Problem};
 
 /// What the function produced: the output items and results.
@@ -182,16 +183,10 @@ fn recreated_stateful_sets(
             ),
             Some(_) => continue,
         };
-        let metadata = &old["metadata"];
         warnings.push(KrmResult {
             message,
             severity: Severity::Warning,
-            resource_ref: Some(ResourceRef {
-                api_version: "apps/v1".to_owned(),
-                kind: "StatefulSet".to_owned(),
-                name: old_name,
-                namespace: metadata["namespace"].as_str().map(str::to_owned),
-            }),
+            resource_ref: Some(ObjectId::of(old)),
             field: None,
             file: None,
             tags: Default::default(),
@@ -202,11 +197,7 @@ fn recreated_stateful_sets(
 
 /// The owner id a spec object gives its objects, read from the raw object.
 fn spec_owner_id(object: &Value) -> String {
-    let metadata = &object["metadata"];
-    generate::owner_id(
-        metadata["namespace"].as_str(),
-        metadata["name"].as_str().unwrap_or_default(),
-    )
+    ObjectId::of(object).namespaced_name()
 }
 
 fn failed(items: Vec<Value>, source: Source, results: Vec<KrmResult>) -> Outcome {
@@ -218,26 +209,14 @@ fn failed(items: Vec<Value>, source: Source, results: Vec<KrmResult>) -> Outcome
     }
 }
 
-/// `apiVersion/kind namespace/name` of every generated object that an item already has.
-fn conflicting_identities(items: &[Value], generated: &[Value]) -> Vec<String> {
-    let existing: BTreeSet<String> = items.iter().map(identity).collect();
+/// Every generated object that an item already has.
+fn conflicting_identities(items: &[Value], generated: &[Value]) -> Vec<ObjectId> {
+    let existing: BTreeSet<ObjectId> = items.iter().map(ObjectId::of).collect();
     generated
         .iter()
-        .map(identity)
+        .map(ObjectId::of)
         .filter(|identity| existing.contains(identity))
         .collect()
-}
-
-fn identity(object: &Value) -> String {
-    let text = |value: Option<&Value>| value.and_then(Value::as_str).unwrap_or_default().to_owned();
-    let metadata = object.get("metadata");
-    format!(
-        "{}/{} {}/{}",
-        text(object.get("apiVersion")),
-        text(object.get("kind")),
-        text(metadata.and_then(|m| m.get("namespace"))),
-        text(metadata.and_then(|m| m.get("name"))),
-    )
 }
 
 /// The file a spec came from: its own path annotation, or that of the item it was copied from
@@ -255,24 +234,17 @@ fn source_file(config: &Value, items: &[Value]) -> Option<File> {
         })
     };
     file_of(config).or_else(|| {
-        let wanted = identity(config);
-        items.iter().find(|item| identity(item) == wanted).and_then(file_of)
+        let wanted = ObjectId::of(config);
+        items.iter().find(|item| ObjectId::of(item) == wanted).and_then(file_of)
     })
 }
 
 /// An error result for a problem of one spec, pointing at the spec object and its file.
 fn problem_result(config: &Value, file: Option<File>, problem: Problem) -> KrmResult {
-    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(krm::abbreviate);
-    let metadata = config.get("metadata");
     KrmResult {
         message: krm::abbreviate(&problem.message),
         severity: Severity::Error,
-        resource_ref: Some(ResourceRef {
-            api_version: text(config.get("apiVersion")).unwrap_or_default(),
-            kind: text(config.get("kind")).unwrap_or_default(),
-            name: text(metadata.and_then(|m| m.get("name"))).unwrap_or_default(),
-            namespace: text(metadata.and_then(|m| m.get("namespace"))),
-        }),
+        resource_ref: Some(ObjectId::of(config).map(krm::abbreviate)),
         field: (!problem.path.is_empty()).then_some(Field {
             path: krm::abbreviate(&problem.path),
             current_value: problem.current.as_deref().map(krm::abbreviate),
@@ -287,12 +259,7 @@ fn problem_result(config: &Value, file: Option<File>, problem: Problem) -> KrmRe
 pub fn describe(result: &KrmResult) -> String {
     let mut line = String::new();
     if let Some(reference) = &result.resource_ref {
-        let namespace = reference
-            .namespace
-            .as_deref()
-            .map(|ns| format!("{ns}/"))
-            .unwrap_or_default();
-        line.push_str(&format!("{} {namespace}{}: ", reference.kind, reference.name));
+        line.push_str(&format!("{}: ", reference.kind_and_name()));
     }
     if let Some(field) = &result.field {
         line.push_str(&format!("{}: ", field.path));

@@ -593,16 +593,8 @@ pub enum Severity {
     Info,
 }
 
-/// The object a result is about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceRef {
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-}
+/// The object a result is about: its identity, written as `resourceRef`.
+pub use crate::object_id::ObjectId as ResourceRef;
 
 /// The field a result is about: an object, not a string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -16,6 +16,7 @@ pub mod function;
 pub mod generate;
 pub mod io;
 pub mod krm;
+pub mod object_id;
 pub mod render;
 pub mod spec;
 pub mod tree;

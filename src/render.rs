@@ -6,12 +6,13 @@
 //! The invariant, tested with the real kustomize: `kustomize build <name>/overlays/<env>` gives the
 //! same objects as the KRM function for that environment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_norway::{Mapping, Value};
 
 use crate::generate;
 use crate::krm;
+use crate::object_id::ObjectId;
 use crate::spec::{self, Site};
 use crate::yaml;
 
@@ -111,7 +112,7 @@ fn render_site(loaded: &spec::Loaded, has_extras: &(dyn Fn(&str) -> bool + Sync)
     let base = objects(&loaded.base);
     let mut base_files = Vec::new();
     for object in &base {
-        let file = object_file(object);
+        let file = ObjectId::of(object).file_name();
         tree.insert(format!("{root}/base/{file}"), document(object));
         base_files.push(file);
     }
@@ -136,10 +137,14 @@ fn render_overlay(dir: &str, base: &[Value], environment: &[Value], extras: bool
         resources.push(EXTRAS.to_owned());
     }
     let mut patches = Vec::new();
-    let by_identity: BTreeMap<String, &Value> = environment.iter().map(|object| (identity(object), object)).collect();
+    let by_identity: BTreeMap<ObjectId, &Value> = environment
+        .iter()
+        .map(|object| (ObjectId::of(object), object))
+        .collect();
     for object in base {
-        let file = object_file(object);
-        match by_identity.get(&identity(object)) {
+        let id = ObjectId::of(object);
+        let file = id.file_name();
+        match by_identity.get(&id) {
             // Most objects are the same in every environment: comparing them is far cheaper than
             // converting both to JSON to find an empty diff.
             Some(changed) if same_in_order(object, changed) => continue,
@@ -150,18 +155,21 @@ fn render_overlay(dir: &str, base: &[Value], environment: &[Value], extras: bool
                 }
                 let patch_file = format!("patch-{file}");
                 tree.insert(format!("{dir}/{patch_file}"), document(&Value::Sequence(operations)));
-                patches.push(patch_entry(&patch_file, Some(target(object))));
+                patches.push(patch_entry(&patch_file, Some(id.patch_target())));
             }
             None => {
                 let patch_file = format!("delete-{file}");
-                tree.insert(format!("{dir}/{patch_file}"), document(&delete_patch(object)));
+                tree.insert(format!("{dir}/{patch_file}"), document(&delete_patch(&id)));
                 patches.push(patch_entry(&patch_file, None));
             }
         }
     }
-    let in_base: Vec<String> = base.iter().map(identity).collect();
-    for object in environment.iter().filter(|object| !in_base.contains(&identity(object))) {
-        let file = object_file(object);
+    let in_base: BTreeSet<ObjectId> = base.iter().map(ObjectId::of).collect();
+    for object in environment
+        .iter()
+        .filter(|object| !in_base.contains(&ObjectId::of(object)))
+    {
+        let file = ObjectId::of(object).file_name();
         tree.insert(format!("{dir}/{file}"), document(object));
         resources.push(file);
     }
@@ -185,25 +193,7 @@ fn same_in_order(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// `<kind>-<name>.yaml`: unique within a site, whose objects share one namespace.
-fn object_file(object: &Value) -> String {
-    format!(
-        "{}-{}.yaml",
-        text(object, &["kind"]).to_ascii_lowercase(),
-        text(object, &["metadata", "name"])
-    )
-}
-
-fn identity(object: &Value) -> String {
-    format!(
-        "{}/{} {}/{}",
-        text(object, &["apiVersion"]),
-        text(object, &["kind"]),
-        text(object, &["metadata", "namespace"]),
-        text(object, &["metadata", "name"])
-    )
-}
-
+#[cfg(test)]
 fn text<'a>(object: &'a Value, path: &[&str]) -> &'a str {
     path.iter()
         .try_fold(object, |value, key| value.get(key))
@@ -395,38 +385,11 @@ fn operation(op: &str, path: &str, value: Option<&Value>) -> Value {
     Value::Mapping(operation)
 }
 
-/// The kustomize patch target of an object: exactly that object.
-fn target(object: &Value) -> Value {
-    let api_version = text(object, &["apiVersion"]);
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let mut target = Mapping::new();
-    if !group.is_empty() {
-        target.insert("group".into(), group.into());
-    }
-    target.insert("version".into(), version.into());
-    target.insert("kind".into(), text(object, &["kind"]).into());
-    target.insert("name".into(), text(object, &["metadata", "name"]).into());
-    let namespace = text(object, &["metadata", "namespace"]);
-    if !namespace.is_empty() {
-        target.insert("namespace".into(), namespace.into());
-    }
-    Value::Mapping(target)
-}
-
 /// A strategic-merge patch that removes the object from the base.
-fn delete_patch(object: &Value) -> Value {
-    let mut metadata = Mapping::new();
-    metadata.insert("name".into(), text(object, &["metadata", "name"]).into());
-    let namespace = text(object, &["metadata", "namespace"]);
-    if !namespace.is_empty() {
-        metadata.insert("namespace".into(), namespace.into());
-    }
-    Value::Mapping(Mapping::from_iter([
-        ("apiVersion".into(), text(object, &["apiVersion"]).into()),
-        ("kind".into(), text(object, &["kind"]).into()),
-        ("metadata".into(), Value::Mapping(metadata)),
-        ("$patch".into(), "delete".into()),
-    ]))
+fn delete_patch(id: &ObjectId) -> Value {
+    let mut patch = id.head();
+    patch.insert("$patch".into(), "delete".into());
+    Value::Mapping(patch)
 }
 
 fn patch_entry(path: &str, target: Option<Value>) -> Value {

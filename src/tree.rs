@@ -13,6 +13,7 @@ use serde_norway::Value;
 use crate::error::{located, Error, Status};
 use crate::fleet::{self, FleetArgs};
 use crate::io::{self, documents, read_file, yaml_files};
+use crate::object_id::ObjectId;
 use crate::render::{self, SpecSource, Tree, EXTRAS, HEADER};
 use crate::spec;
 
@@ -339,13 +340,14 @@ fn read_specs(path: &Path, named: bool, specs: &mut Vec<SpecSource>, errors: &mu
                     errors.push(located(&file, format!("document {}: kind: {message}", index + 1)));
                 } else if holds_a_spec {
                     // Next to a spec, an object would be lost from the tree without a word.
+                    let id = ObjectId::of(&object);
                     errors.push(located(
                         &file,
                         format!(
                             "document {} ({} {}) is not rendered: render writes only what the specs generate; put your own objects in <out>/<site>/overlays/<env>/{EXTRAS}/",
                             index + 1,
-                            object.get("kind").and_then(Value::as_str).unwrap_or("an object without a kind"),
-                            object["metadata"]["name"].as_str().unwrap_or_default()
+                            if id.kind.is_empty() { "an object without a kind" } else { &id.kind },
+                            id.name
                         ),
                     ));
                 }
@@ -361,11 +363,10 @@ fn read_specs(path: &Path, named: bool, specs: &mut Vec<SpecSource>, errors: &mu
 /// Why an object that is not an `IgnitionCluster` looks like one with its kind misspelt: our
 /// apiVersion group, or a kind a typo away from ours.
 pub fn misspelt_kind(object: &Value) -> Option<String> {
-    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let ObjectId { kind, api_version, .. } = ObjectId::of(object);
     let group = spec::API_VERSION.split('/').next().unwrap_or_default();
     let our_group = api_version.split('/').next() == Some(group);
-    let near = spec::nearest_name(kind, [spec::KIND].into_iter()).is_some();
+    let near = spec::nearest_name(&kind, [spec::KIND].into_iter()).is_some();
     (kind != spec::KIND && (our_group || near)).then(|| {
         format!(
             "{kind:?} is not {:?}: this looks like a spec with its kind misspelt, and it would not be rendered",

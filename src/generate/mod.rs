@@ -71,10 +71,7 @@ const MANAGER: &str = "ignition-krm";
 
 /// The identity written into [`OWNER_ANNOTATION`]: `namespace/name`, or `name` without a namespace.
 pub fn owner_id(namespace: Option<&str>, name: &str) -> String {
-    match namespace {
-        Some(namespace) => format!("{namespace}/{name}"),
-        None => name.to_owned(),
-    }
+    crate::object_id::namespaced_name(namespace, name)
 }
 
 /// A count or port of the spec as the Kubernetes API's `int32`. Each such value has a schema range
