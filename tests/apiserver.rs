@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// The field manager of the real applies, as a GitOps tool would use one.
@@ -198,10 +197,11 @@ fn case(name: &str, objects: Vec<Value>) -> Case {
     Case { namespace, objects }
 }
 
+/// The documents of a YAML text (read by the library's reader, through `common::documents`) as JSON values.
 fn yaml_documents(text: &str) -> Vec<Value> {
-    serde_norway::Deserializer::from_str(text)
-        .map(|document| Value::deserialize(document).expect("valid YAML"))
-        .filter(|document| !document.is_null())
+    documents(text)
+        .into_iter()
+        .map(|document| serde_json::to_value(document).expect("a Kubernetes object is JSON"))
         .collect()
 }
 

@@ -28,14 +28,6 @@ fn kustomize_build(dir: impl AsRef<Path>, extra_flags: &[&str]) -> Output {
         .expect("kustomize runs")
 }
 
-fn documents(text: &str) -> Vec<serde_norway::Value> {
-    use serde::Deserialize;
-    serde_norway::Deserializer::from_str(text)
-        .map(|document| serde_norway::Value::deserialize(document).expect("kustomize prints YAML"))
-        .filter(|document| !document.is_null())
-        .collect()
-}
-
 /// A scratch directory for one test, removed first if a run before left it.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ignition-krm-e2e-{name}-{}", std::process::id()));

@@ -38,8 +38,8 @@ fn gateway_args(memory: &str) -> Result<Vec<String>, String> {
         return Err(stderr(&output));
     }
     let text = stdout(&output);
-    let statefulset = serde_norway::Deserializer::from_str(&text)
-        .map(|document| <serde_norway::Value as serde::Deserialize>::deserialize(document).unwrap())
+    let statefulset = documents(&text)
+        .into_iter()
         .find(|object| object["kind"] == "StatefulSet")
         .expect("a StatefulSet");
     let container = &statefulset["spec"]["template"]["spec"]["containers"][0];

@@ -416,14 +416,6 @@ fn every_pod_meets_the_restricted_pod_security_standard() {
     }
 }
 
-fn documents(text: &str) -> Vec<Value> {
-    use serde::Deserialize;
-    serde_norway::Deserializer::from_str(text)
-        .map(|document| Value::deserialize(document).unwrap())
-        .filter(|document| !document.is_null())
-        .collect()
-}
-
 #[test]
 fn the_restricted_check_catches_each_kind_of_violation() {
     let objects = golden_objects("failover-8.3");

@@ -38,6 +38,12 @@ pub fn parse(text: &str) -> Value {
     serde_norway::from_str(text).unwrap_or_else(|error| panic!("not YAML ({error}):\n{text}"))
 }
 
+/// The non-empty documents of a multi-document YAML text, read by the library's own reader (the one the binary
+/// uses for its input files).
+pub fn documents(text: &str) -> Vec<Value> {
+    ignition_krm::io::documents(text).unwrap_or_else(|error| panic!("not YAML ({error}):\n{text}"))
+}
+
 pub fn read(path: impl AsRef<Path>) -> String {
     let path = repo_root().join(path);
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
@@ -95,6 +101,58 @@ pub fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
                 objects.iter().map(kind_and_name).collect::<Vec<_>>()
             )
         })
+}
+
+/// Asserts a refusal of a command that prints plain output (`manifests`, `validate`, `render`, `init`,
+/// `argocd-generate`): exit 2, nothing on stdout, and on stderr exactly one `ignition-krm: error: ` line per entry
+/// of `wanted`, line by line containing it (a field path, a message). Returns stderr for further checks.
+#[track_caller]
+pub fn assert_refused(output: &Output, wanted: &[&str]) -> String {
+    let errors = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "exit code; stderr:\n{errors}");
+    assert!(
+        output.stdout.is_empty(),
+        "stdout must stay empty on a refusal, found:\n{}",
+        stdout(output)
+    );
+    assert_error_lines(&errors, wanted);
+    errors
+}
+
+/// Asserts a refusal of the KRM function: exit 2; on stdout a `config.kubernetes.io/v1` ResourceList with no
+/// generated object and one error result per line of stderr; on stderr exactly one `ignition-krm: error: ` line
+/// per entry of `wanted`, line by line containing it. Returns the ResourceList.
+#[track_caller]
+pub fn assert_refused_krm(output: &Output, wanted: &[&str]) -> Value {
+    let errors = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "exit code; stderr:\n{errors}");
+    let list = parse(&stdout(output));
+    assert_eq!(
+        list["apiVersion"], "config.kubernetes.io/v1",
+        "stdout is a v1 ResourceList"
+    );
+    assert_eq!(list["kind"], "ResourceList", "stdout is a ResourceList");
+    assert!(generated(&list).is_empty(), "nothing is generated on a refusal");
+    let results = list["results"].as_sequence().cloned().unwrap_or_default();
+    assert_eq!(results.len(), wanted.len(), "one result per problem: {results:?}");
+    assert!(
+        results.iter().all(|result| result["severity"] == "error"),
+        "every result is an error: {results:?}"
+    );
+    assert_error_lines(&errors, wanted);
+    list
+}
+
+#[track_caller]
+fn assert_error_lines(errors: &str, wanted: &[&str]) {
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(lines.len(), wanted.len(), "one stderr line per problem:\n{errors}");
+    for (line, wanted) in lines.iter().zip(wanted) {
+        assert!(
+            line.starts_with("ignition-krm: error: ") && line.contains(wanted),
+            "stderr line {line:?} does not say {wanted:?}"
+        );
+    }
 }
 
 /// A readable diff for assertion messages.
