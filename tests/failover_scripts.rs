@@ -97,7 +97,9 @@ fn run_labeler(test: &str, answers: Vec<Option<&'static str>>, api_status: fn(us
 fn run_labeler_script(sandbox: &Sandbox, gateway: &FakeServer, api: &FakeServer, settings: &[(&str, String)]) -> Run {
     fs::create_dir_all(sandbox.path("serviceaccount")).unwrap();
     fs::write(sandbox.path("serviceaccount/token"), TOKEN).unwrap();
-    let mut env = vec![
+    // The sidecar's shipped settings (the label, the timing), then the fakes' addresses and the test's own.
+    let mut env: Vec<(&str, String)> = shipped_env("role-labeler");
+    env.extend([
         ("POD_NAME", POD.to_owned()),
         ("POD_NAMESPACE", NAMESPACE.to_owned()),
         ("GATEWAY_HTTP_PORT", gateway.port.to_string()),
@@ -106,7 +108,7 @@ fn run_labeler_script(sandbox: &Sandbox, gateway: &FakeServer, api: &FakeServer,
             "SERVICE_ACCOUNT_DIR",
             sandbox.path("serviceaccount").display().to_string(),
         ),
-    ];
+    ]);
     env.extend(settings.iter().cloned());
     run_script(sandbox, "label-active.sh", &env)
 }
@@ -747,6 +749,9 @@ fn prepare_backup_pod(sandbox: &Sandbox, backup: &std::path::Path, extra_env: &[
                 "REDUNDANCY_MASTER_HOST",
                 "plant-b-gateway-0.plant-b-gateway-headless".to_owned(),
             ),
+            ("REDUNDANCY_GAN_PORT", "8060".to_owned()),
+            ("REDUNDANCY_STANDBY_ACTIVITY_LEVEL", "Warm".to_owned()),
+            ("REDUNDANCY_MASTER_RECOVERY_MODE", "Automatic".to_owned()),
         ],
     )
     .assert_success("prepare-data");

@@ -440,6 +440,9 @@ fn start_version(gateway: &Gateway, version: &str) -> Run {
         ("IGNITION_VERSION", version),
         ("REDUNDANCY_MODE", "pair"),
         ("REDUNDANCY_MASTER_HOST", MASTER_HOST),
+        ("REDUNDANCY_GAN_PORT", "8060"),
+        ("REDUNDANCY_STANDBY_ACTIVITY_LEVEL", "Warm"),
+        ("REDUNDANCY_MASTER_RECOVERY_MODE", "Automatic"),
     ])
 }
 

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use serde_norway::Value;
 
 const SPEC: &str = "bases/scaleout/spec/ignition.yaml";
@@ -24,10 +23,10 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------------------------------------
 // The scripts as shipped, and a scratch directory to run them in.
 
-/// The data of the scripts ConfigMap the binary generates, read once per test process.
-pub fn shipped_scripts() -> &'static BTreeMap<String, String> {
-    static SCRIPTS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
-    SCRIPTS.get_or_init(|| {
+/// The objects the binary generates for [`SPEC`], read once per test process.
+fn shipped_objects() -> &'static [Value] {
+    static OBJECTS: OnceLock<Vec<Value>> = OnceLock::new();
+    OBJECTS.get_or_init(|| {
         let output = super::ignition_krm()
             .args(["manifests", SPEC])
             .current_dir(super::repo_root())
@@ -38,9 +37,16 @@ pub fn shipped_scripts() -> &'static BTreeMap<String, String> {
             "ignition-krm manifests {SPEC} failed:\n{}",
             super::stderr(&output)
         );
-        let text = super::stdout(&output);
-        let config_map = serde_norway::Deserializer::from_str(&text)
-            .map(|document| Value::deserialize(document).expect("the output is YAML"))
+        super::documents(&super::stdout(&output))
+    })
+}
+
+/// The data of the scripts ConfigMap the binary generates, read once per test process.
+pub fn shipped_scripts() -> &'static BTreeMap<String, String> {
+    static SCRIPTS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    SCRIPTS.get_or_init(|| {
+        let config_map = shipped_objects()
+            .iter()
             .find(|object| object["kind"] == "ConfigMap" && object["metadata"]["name"] == SCRIPTS_CONFIG_MAP)
             .unwrap_or_else(|| panic!("no ConfigMap {SCRIPTS_CONFIG_MAP} in the output of {SPEC}"));
         config_map["data"]
@@ -55,6 +61,29 @@ pub fn shipped_scripts() -> &'static BTreeMap<String, String> {
             })
             .collect()
     })
+}
+
+/// The literal `env` values (not those from a field or a Secret) of the first generated container named
+/// `container`: the settings a script runs with as shipped, which a test overrides by adding its own after them.
+pub fn shipped_env(container: &str) -> Vec<(&'static str, String)> {
+    let found = shipped_objects()
+        .iter()
+        .filter(|object| object["kind"] == "StatefulSet")
+        .flat_map(|statefulset| {
+            let pod = &statefulset["spec"]["template"]["spec"];
+            ["initContainers", "containers"]
+                .into_iter()
+                .filter_map(|list| pod[list].as_sequence())
+                .flatten()
+        })
+        .find(|candidate| candidate["name"] == container)
+        .unwrap_or_else(|| panic!("no container {container} in the output of {SPEC}"));
+    found["env"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|env| Some((env["name"].as_str()?, env["value"].as_str()?.to_owned())))
+        .collect()
 }
 
 /// A scratch directory for one test, emptied on creation and removed when the test passes (kept

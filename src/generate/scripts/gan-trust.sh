@@ -9,13 +9,13 @@
 # The keystore password is Ignition's fixed "metro" (a wrong one from a Secret is never printed).
 set -euo pipefail
 
-volume=${DATA_VOLUME:-/data}
+volume=${DATA_VOLUME:?DATA_VOLUME must be set}
 tls=${GAN_TLS_DIR:?GAN_TLS_DIR must be set}
 # Set only when the keystore password comes from a Secret; cert-manager otherwise writes "metro".
 password_file=${GAN_KEYSTORE_PASSWORD_FILE:-}
 version_line=${IGNITION_VERSION_LINE:?IGNITION_VERSION_LINE must be set}
 install_dir=${IGNITION_INSTALL_DIR:-/usr/local/bin/ignition}
-ca_name=${GAN_CA_NAME:-gateway-network-ca}
+ca_name=${GAN_CA_NAME:?GAN_CA_NAME must be set}
 
 log() { echo "gan-trust: $*"; }
 

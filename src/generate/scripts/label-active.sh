@@ -9,10 +9,10 @@
 #    (the Role allows get and patch on the pair's two pods, nothing else).
 set -uo pipefail
 
-port=${GATEWAY_HTTP_PORT:-8088}
-poll=${POLL_SECONDS:-1}
-debounce=${DEBOUNCE:-2}
-label=${ACTIVE_LABEL:-ignition.krm.dev/active}
+port=${GATEWAY_HTTP_PORT:?GATEWAY_HTTP_PORT must be set}
+poll=${POLL_SECONDS:?POLL_SECONDS must be set}
+debounce=${DEBOUNCE:?DEBOUNCE must be set}
+label=${ACTIVE_LABEL:?ACTIVE_LABEL must be set}
 pod=${POD_NAME:?POD_NAME must be set}
 namespace=${POD_NAMESPACE:?POD_NAMESPACE must be set}
 credentials=${SERVICE_ACCOUNT_DIR:-/var/run/secrets/kubernetes.io/serviceaccount}

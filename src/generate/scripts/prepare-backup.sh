@@ -10,7 +10,7 @@
 # restores that copy.
 set -euo pipefail
 
-volume=${DATA_VOLUME:-/data}
+volume=${DATA_VOLUME:?DATA_VOLUME must be set}
 source_backup=${BACKUP_SOURCE:?BACKUP_SOURCE must be set}
 target=${BACKUP_TARGET:?BACKUP_TARGET must be set}
 version_line=${IGNITION_VERSION_LINE:?IGNITION_VERSION_LINE must be set}

@@ -10,8 +10,8 @@
 #     earlier name kept both nodes Active.
 set -euo pipefail
 
-image_data=${IGNITION_IMAGE_DATA:-/usr/local/bin/ignition/data}
-volume=${DATA_VOLUME:-/data}
+image_data=${IGNITION_IMAGE_DATA:?IGNITION_IMAGE_DATA must be set}
+volume=${DATA_VOLUME:?DATA_VOLUME must be set}
 pod=${POD_NAME:?POD_NAME must be set}
 version_line=${IGNITION_VERSION_LINE:?IGNITION_VERSION_LINE must be set}
 mode=${REDUNDANCY_MODE:?REDUNDANCY_MODE must be set}
@@ -124,9 +124,9 @@ if [[ $mode == independent ]]; then
   done
 else
   set_entry redundancy.gan.host "${REDUNDANCY_MASTER_HOST:?REDUNDANCY_MASTER_HOST must be set}"
-  set_entry redundancy.gan.port "${REDUNDANCY_GAN_PORT:-8060}"
+  set_entry redundancy.gan.port "${REDUNDANCY_GAN_PORT:?REDUNDANCY_GAN_PORT must be set}"
   set_entry redundancy.gan.enableSsl true
-  set_entry redundancy.standbyactivitylevel "${REDUNDANCY_STANDBY_ACTIVITY_LEVEL:-Warm}"
-  set_entry redundancy.masterrecoverymode "${REDUNDANCY_MASTER_RECOVERY_MODE:-Automatic}"
+  set_entry redundancy.standbyactivitylevel "${REDUNDANCY_STANDBY_ACTIVITY_LEVEL:?REDUNDANCY_STANDBY_ACTIVITY_LEVEL must be set}"
+  set_entry redundancy.masterrecoverymode "${REDUNDANCY_MASTER_RECOVERY_MODE:?REDUNDANCY_MASTER_RECOVERY_MODE must be set}"
 fi
 log "pod $pod is $role"

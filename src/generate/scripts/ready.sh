@@ -7,11 +7,11 @@
 # accepts them "to facilitate better automated upgrades", and a probe that wanted Good only would
 # stall a version change at the Backup forever. A rolling update replaces the Backup first and waits
 # for it to be Ready, so the Master goes only after the Backup runs and talks to it.
-port=${GATEWAY_HTTP_PORT:-8088}
+port=${GATEWAY_HTTP_PORT:?GATEWAY_HTTP_PORT must be set}
 status=$(curl -sS --fail --max-time 4 "http://127.0.0.1:$port/StatusPing") || exit 1
 status=${status//[[:space:]]/}
 [[ $status == *'"state":"RUNNING"'* && $status != *COMMISSIONING* ]] || exit 1
-[[ ${REDUNDANCY_MODE:-independent} == pair ]] || exit 0
+[[ ${REDUNDANCY_MODE:-} == pair ]] || exit 0
 info=$(curl -sS --fail --max-time 4 "http://127.0.0.1:$port/system/gwinfo") || exit 1
 info=";${info//[[:space:]]/};"
 [[ $info == *";RedundancyStatus=Master;"* ||
