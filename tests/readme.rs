@@ -133,3 +133,96 @@ fn every_shell_block_of_the_readme_runs() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(ran.len() >= 9, "only {} blocks ran", ran.len());
 }
+
+/// Every source file under `dir` (relative to the repository root) with one of `extensions`, recursively.
+fn files_under(dir: &str, extensions: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![repo_root().join(dir)];
+    while let Some(path) = pending.pop() {
+        for entry in std::fs::read_dir(&path).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if extensions
+                .iter()
+                .any(|extension| path.extension().is_some_and(|e| e == *extension))
+            {
+                let relative = path.strip_prefix(repo_root()).unwrap();
+                found.push(relative.display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The README's layout block (under "The layout:") and ARCHITECTURE.md's module table name every source file,
+/// and nothing that is not in the tree.
+#[test]
+fn the_layout_and_the_module_table_match_the_tree() {
+    let readme = read("README.md");
+    let layout = readme
+        .split_once("The layout:\n\n```\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("the README's layout block");
+    let mut listed: Vec<String> = Vec::new();
+    for line in layout.lines().filter(|line| !line.starts_with(' ')) {
+        // The first word is a path; `bases/, overlays/` names two.
+        for word in line.split_whitespace() {
+            listed.push(word.trim_end_matches(',').to_owned());
+            if !word.ends_with(',') {
+                break;
+            }
+        }
+    }
+    for path in &listed {
+        assert!(
+            repo_root().join(path).exists(),
+            "README layout lists {path}, which is not in the tree"
+        );
+    }
+    let covered = |file: &str| {
+        listed
+            .iter()
+            .any(|path| path == file || (path.ends_with('/') && file.starts_with(path.as_str())))
+    };
+    let mut files = files_under("src", &["rs", "sh"]);
+    files.extend(files_under("tests", &["rs"]));
+    for file in &files {
+        assert!(covered(file), "README layout does not list {file}");
+    }
+
+    // ARCHITECTURE.md: one row per module, named relative to src/ (`generate/service.rs`, `policy.rs`, ...: the
+    // later names of a row share the first one's directory).
+    let architecture = read("ARCHITECTURE.md");
+    let mut modules: Vec<String> = Vec::new();
+    for row in architecture.lines().filter(|line| line.starts_with("| `")) {
+        let cell = row.split('|').nth(1).unwrap_or_default();
+        let mut directory = String::new();
+        for name in cell.split('`').skip(1).step_by(2) {
+            if let Some((dir, _)) = name.rsplit_once('/') {
+                directory = format!("{dir}/");
+                modules.push(format!("src/{name}"));
+            } else {
+                modules.push(format!("src/{directory}{name}"));
+            }
+        }
+    }
+    for module in &modules {
+        let path = module.trim_end_matches("*.sh");
+        assert!(
+            repo_root().join(path).exists(),
+            "ARCHITECTURE.md lists {module}, which is not in the tree"
+        );
+    }
+    for file in files.iter().filter(|file| file.starts_with("src/")) {
+        let listed = modules.iter().any(|module| {
+            module == file
+                || module
+                    .strip_suffix("*.sh")
+                    .is_some_and(|dir| file.starts_with(dir) && file.ends_with(".sh"))
+        });
+        assert!(listed, "ARCHITECTURE.md's module table has no row for {file}");
+    }
+}
