@@ -4,6 +4,7 @@
 //! the structure against the schema derived from the types, then serde into the types, then the
 //! rules no schema can say (names, versions, quantities, which tiers fit which architecture).
 
+mod environment;
 mod features;
 mod merge;
 mod options;
@@ -71,8 +72,21 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// The JSON Schema of an `IgnitionCluster`, derived from the types once per process.
+/// The JSON Schema of an `IgnitionCluster` (`ignition-krm schema`), derived from the types once per
+/// process, an environment's from `Spec`'s.
 pub fn json_schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut schema = check_schema().clone();
+        environment::derive_schema(&mut schema);
+        schema
+    })
+}
+
+/// What a spec is checked against: [`json_schema`] before an environment's fields are derived. They
+/// are not needed here (an environment is checked merged over the base, as a whole spec), so a run
+/// does not pay for deriving them.
+fn check_schema() -> &'static serde_json::Value {
     static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
     SCHEMA.get_or_init(|| schemars::schema_for!(IgnitionCluster).to_value())
 }
@@ -194,7 +208,7 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
 /// as a required field with the wrong type).
 fn load_base(object: &Value) -> Result<Site, Vec<Problem>> {
     let mut problems = Vec::new();
-    schema_check::check(json_schema(), object, "", &mut problems);
+    schema_check::check(check_schema(), object, "", &mut problems);
     check_tiers_fit_architecture(object, &mut problems);
     if problems.is_empty() {
         let cluster: IgnitionCluster = serde_norway::from_value(object.clone())
@@ -213,10 +227,6 @@ fn load_base(object: &Value) -> Result<Site, Vec<Problem>> {
     }
     Err(problems)
 }
-
-/// Fields an environment may not change: the architecture decides every object's name, and
-/// environments do not nest.
-const FIXED_IN_ENVIRONMENTS: &[&str] = &["architecture", "environments"];
 
 /// One environment: its name and patch checked, merged over the base, validated as a whole, and each
 /// problem reported at the environment's own field when the environment wrote that field.
@@ -239,7 +249,7 @@ fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Pr
     let patch = match patch {
         Value::Null => Value::Mapping(Default::default()),
         Value::Mapping(mapping) => {
-            for field in FIXED_IN_ENVIRONMENTS {
+            for field in environment::FIXED_IN_ENVIRONMENTS {
                 if mapping.contains_key(*field) {
                     problems.push(Problem::new(
                         schema_check::join(&path, field),
