@@ -14,7 +14,7 @@ use super::statefulset::{
     DATA_DIR, INIT_DATA_MOUNT,
 };
 use super::{LABEL_ACTIVE, SCRIPTS_VOLUME};
-use crate::spec::{GanCertificateSettings, RestoreSettings, RestoreSource, Site, Tier, TierKind};
+use crate::spec::{serde_name, GanCertificateSettings, RestoreSettings, RestoreSource, Site, Tier, TierKind};
 
 /// Where Kubernetes clients look for a service-account token; mounted into the sidecar only.
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -39,7 +39,7 @@ pub fn role_labeler(site: &Site) -> Container {
     Container {
         name: "role-labeler".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{LABEL_ACTIVE_SCRIPT}")]),
         env: Some(vec![
             pod_name_env(),
@@ -132,7 +132,7 @@ pub fn gan_trust(site: &Site, settings: &GanCertificateSettings) -> Container {
     Container {
         name: "gan-trust".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{GAN_TRUST_SCRIPT}")]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),
@@ -179,7 +179,7 @@ pub fn fetch_backup(site: &Site, restore: &RestoreSettings) -> Option<Container>
     Some(Container {
         name: "fetch-backup".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{FETCH_BACKUP_SCRIPT}")]),
         env: Some(vec![
             value_env("RESTORE_URL", url),
@@ -222,7 +222,7 @@ pub fn prepare_backup(site: &Site, restore: &RestoreSettings) -> Container {
     Container {
         name: "prepare-backup".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{PREPARE_BACKUP_SCRIPT}")]),
         env: Some(env),
         resources: Some(resources("500m", "256Mi")),

@@ -21,7 +21,7 @@ use super::policy::tier_selector;
 use super::sidecars;
 use super::tier_options;
 use super::{add_checkov_skip, labels, labels_itself, metadata, CheckovSkip, CONFIG_HASH_ANNOTATION, SCRIPTS_VOLUME};
-use crate::spec::{Site, Tier, VersionLine};
+use crate::spec::{serde_name, PullPolicy, Site, Tier, VersionLine};
 
 /// The image's user and group.
 const IGNITION_UID: i64 = 2003;
@@ -82,7 +82,7 @@ pub fn checkov_skips(site: &Site, tier: &Tier) -> Vec<&'static CheckovSkip> {
     if !site.image.contains("@sha256:") {
         skips.push(&SKIP_DIGEST);
     }
-    if site.pull_policy != "Always" {
+    if site.pull_policy != PullPolicy::Always {
         skips.push(&SKIP_PULL_ALWAYS);
     }
     skips
@@ -257,7 +257,7 @@ fn gateway_container(site: &Site, tier: &Tier) -> Container {
     Container {
         name: GATEWAY_CONTAINER.to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         args: Some(gateway_args(site, tier)),
         // POD_NAME first: `$(POD_NAME)` in the arguments expands only from the container's own env.
         // The readiness probe of a pair node also asks whether the backup is in sync.
@@ -346,9 +346,12 @@ fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
             value_env("REDUNDANCY_GAN_PORT", &GAN_PORT.to_string()),
             value_env(
                 "REDUNDANCY_STANDBY_ACTIVITY_LEVEL",
-                site.redundancy.standby_activity_level,
+                &serde_name(&site.redundancy.standby_activity_level),
             ),
-            value_env("REDUNDANCY_MASTER_RECOVERY_MODE", site.redundancy.master_recovery_mode),
+            value_env(
+                "REDUNDANCY_MASTER_RECOVERY_MODE",
+                &serde_name(&site.redundancy.master_recovery_mode),
+            ),
         ]);
     } else {
         env.push(value_env("REDUNDANCY_MODE", "independent"));
@@ -356,7 +359,7 @@ fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
     Container {
         name: "prepare-data".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{PREPARE_DATA_SCRIPT}")]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),

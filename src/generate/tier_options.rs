@@ -17,8 +17,8 @@ use super::config::{ACTIVATION_TOKEN_KEY, LICENSE_KEY_KEY, LICENSE_SECRET_DIR};
 use super::statefulset::{secret_volume, DATA_DIR, SECRET_MODE};
 use super::{labels_itself, metadata, names, selector_labels, LABEL_ACTIVE};
 use crate::spec::{
-    Activation, DeviceServiceType, ExtraPort, LicenseSecrets, LicenseSettings, NetworkPeer, PortProtocol, Site,
-    TaintEffect, Tier, TolerationOperator, TrafficPolicy,
+    serde_name, Activation, DeviceServiceType, ExtraPort, LicenseSecrets, LicenseSettings, NetworkPeer, PortProtocol,
+    Site, Tier, TolerationOperator, TrafficPolicy,
 };
 
 const LICENSE_VOLUME: &str = "license-secret";
@@ -159,22 +159,9 @@ pub fn extend_pod_spec(tier: &Tier, pod_spec: &mut PodSpec, gateway: &mut Contai
                 .iter()
                 .map(|toleration| Toleration {
                     key: toleration.key.clone(),
-                    operator: Some(
-                        match toleration.operator.unwrap_or(TolerationOperator::Equal) {
-                            TolerationOperator::Equal => "Equal",
-                            TolerationOperator::Exists => "Exists",
-                        }
-                        .to_owned(),
-                    ),
+                    operator: Some(serde_name(&toleration.operator.unwrap_or(TolerationOperator::Equal))),
                     value: toleration.value.clone(),
-                    effect: toleration.effect.map(|effect| {
-                        match effect {
-                            TaintEffect::NoSchedule => "NoSchedule",
-                            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
-                            TaintEffect::NoExecute => "NoExecute",
-                        }
-                        .to_owned()
-                    }),
+                    effect: toleration.effect.as_ref().map(serde_name),
                     toleration_seconds: toleration.toleration_seconds,
                 })
                 .collect(),
@@ -235,17 +222,14 @@ pub fn extend_pod_spec(tier: &Tier, pod_spec: &mut PodSpec, gateway: &mut Contai
         gateway.ports.get_or_insert_with(Vec::new).push(ContainerPort {
             name: Some(port.name.clone()),
             container_port: port.port as i32,
-            protocol: Some(protocol(port).to_owned()),
+            protocol: Some(protocol(port)),
             ..Default::default()
         });
     }
 }
 
-fn protocol(port: &ExtraPort) -> &'static str {
-    match port.protocol.unwrap_or(PortProtocol::Tcp) {
-        PortProtocol::Tcp => "TCP",
-        PortProtocol::Udp => "UDP",
-    }
+fn protocol(port: &ExtraPort) -> String {
+    serde_name(&port.protocol.unwrap_or(PortProtocol::Tcp))
 }
 
 /// The device Service's name: `<site>-<tier>-devices`.
@@ -270,21 +254,11 @@ pub fn device_service(site: &Site, tier: &Tier) -> Option<Service> {
     Some(Service {
         metadata: meta,
         spec: Some(ServiceSpec {
-            type_: Some(
-                match service_type {
-                    DeviceServiceType::LoadBalancer => "LoadBalancer",
-                    DeviceServiceType::NodePort => "NodePort",
-                }
-                .to_owned(),
-            ),
+            type_: Some(serde_name(&service_type)),
             selector: Some(selector),
-            external_traffic_policy: Some(
-                match settings.external_traffic_policy.unwrap_or(TrafficPolicy::Cluster) {
-                    TrafficPolicy::Cluster => "Cluster",
-                    TrafficPolicy::Local => "Local",
-                }
-                .to_owned(),
-            ),
+            external_traffic_policy: Some(serde_name(
+                &settings.external_traffic_policy.unwrap_or(TrafficPolicy::Cluster),
+            )),
             load_balancer_source_ranges: settings
                 .load_balancer_source_ranges
                 .clone()
@@ -298,7 +272,7 @@ pub fn device_service(site: &Site, tier: &Tier) -> Option<Service> {
                         port: port.port as i32,
                         target_port: Some(IntOrString::String(port.name.clone())),
                         node_port: port.node_port.map(|node_port| node_port as i32),
-                        protocol: Some(protocol(port).to_owned()),
+                        protocol: Some(protocol(port)),
                         ..Default::default()
                     })
                     .collect(),
@@ -345,7 +319,7 @@ pub fn device_ports_rule(tier: &Tier) -> Option<NetworkPolicyIngressRule> {
                 .iter()
                 .map(|port| NetworkPolicyPort {
                     port: Some(IntOrString::Int(port.port as i32)),
-                    protocol: Some(protocol(port).to_owned()),
+                    protocol: Some(protocol(port)),
                     ..Default::default()
                 })
                 .collect(),

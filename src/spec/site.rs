@@ -89,7 +89,7 @@ pub struct IngressSettings {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayNetworkSettings {
-    pub security_policy: &'static str,
+    pub security_policy: SecurityPolicy,
     pub require_two_way_auth: bool,
     pub whitelist: Vec<String>,
     pub certificates: Option<GanCertificateSettings>,
@@ -97,8 +97,8 @@ pub struct GatewayNetworkSettings {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedundancySettings {
-    pub standby_activity_level: &'static str,
-    pub master_recovery_mode: &'static str,
+    pub standby_activity_level: StandbyActivityLevel,
+    pub master_recovery_mode: MasterRecoveryMode,
     /// Users reach only the Active node of a pair.
     pub active_only_routing: bool,
 }
@@ -111,10 +111,10 @@ pub struct Site {
     pub architecture: Architecture,
     pub version: String,
     pub version_line: VersionLine,
-    pub edition: &'static str,
+    pub edition: Edition,
     pub timezone: String,
     pub image: String,
-    pub pull_policy: &'static str,
+    pub pull_policy: PullPolicy,
     pub pull_secrets: Vec<String>,
     pub admin_username: String,
     pub admin_password_secret: String,
@@ -173,21 +173,14 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         check_dns_label("metadata.namespace", namespace, &mut problems);
     }
 
-    let edition = match spec.edition.unwrap_or(Edition::Standard) {
-        Edition::Standard => "standard",
-        Edition::Edge => "edge",
-        Edition::Maker => "maker",
-        Edition::Cloud => {
-            if version_line == Some(VersionLine::V8_1) {
-                problems.push(
-                    Problem::new("spec.edition", "the cloud edition exists from Ignition 8.3 on")
-                        .current("cloud")
-                        .proposed("standard"),
-                );
-            }
-            "cloud"
-        }
-    };
+    let edition = spec.edition.unwrap_or(Edition::Standard);
+    if edition == Edition::Cloud && version_line == Some(VersionLine::V8_1) {
+        problems.push(
+            Problem::new("spec.edition", "the cloud edition exists from Ignition 8.3 on")
+                .current(serde_name(&edition))
+                .proposed(serde_name(&Edition::Standard)),
+        );
+    }
 
     let timezone = spec.timezone.clone().unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned());
     let timezone_ok = !timezone.is_empty()
@@ -292,15 +285,8 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         active_only_routing,
         // Cold as in the reference charts (Apollogeddon/ignition-helm `common/templates/_helpers.tpl`,
         // redundancy.standbyactivitylevel): a Warm or Hot Backup opens the PLC connections too.
-        standby_activity_level: match redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Cold) {
-            StandbyActivityLevel::Cold => "Cold",
-            StandbyActivityLevel::Warm => "Warm",
-            StandbyActivityLevel::Hot => "Hot",
-        },
-        master_recovery_mode: match redundancy.master_recovery_mode.unwrap_or(MasterRecoveryMode::Automatic) {
-            MasterRecoveryMode::Automatic => "Automatic",
-            MasterRecoveryMode::Manual => "Manual",
-        },
+        standby_activity_level: redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Cold),
+        master_recovery_mode: redundancy.master_recovery_mode.unwrap_or(MasterRecoveryMode::Automatic),
     };
 
     if !problems.is_empty() {
@@ -316,11 +302,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         edition,
         timezone,
         image,
-        pull_policy: match image_spec.pull_policy.unwrap_or(PullPolicy::IfNotPresent) {
-            PullPolicy::Always => "Always",
-            PullPolicy::IfNotPresent => "IfNotPresent",
-            PullPolicy::Never => "Never",
-        },
+        pull_policy: image_spec.pull_policy.unwrap_or(PullPolicy::IfNotPresent),
         pull_secrets,
         admin_username,
         admin_password_secret: spec.admin_password_secret.clone(),
@@ -746,11 +728,7 @@ fn resolve_gateway_network(
         }
     }
     GatewayNetworkSettings {
-        security_policy: match policy {
-            SecurityPolicy::ApprovedOnly => "ApprovedOnly",
-            SecurityPolicy::Unrestricted => "Unrestricted",
-            SecurityPolicy::SpecifiedList => "SpecifiedList",
-        },
+        security_policy: policy,
         require_two_way_auth: network.require_two_way_auth.unwrap_or(!manual),
         whitelist,
         certificates,

@@ -548,6 +548,16 @@ pub enum MasterRecoveryMode {
     Manual,
 }
 
+/// The name serde gives a unit variant: how the spec spells it, which is also the value Ignition or
+/// Kubernetes reads (`IfNotPresent`, `Cold`, `TCP`), so that no `match` repeats serde's renames.
+pub fn serde_name<T: Serialize>(variant: &T) -> String {
+    match serde_json::to_value(variant) {
+        Ok(serde_json::Value::String(name)) => name,
+        // Only unit variants are passed here; the tests name every enum that is.
+        _ => String::new(),
+    }
+}
+
 /// A Kubernetes quantity as the user wrote it: YAML reads `cpu: 2` as a number, so numbers are
 /// accepted too and kept as their text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -584,5 +594,47 @@ impl<'de> Deserialize<'de> for QuantityText {
             Raw::Integer(number) => number.to_string(),
             Raw::Float(number) => number.to_string(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant's serde name is not empty and reads back as the same variant.
+    fn round_trips<T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(variants: &[T]) {
+        for variant in variants {
+            let name = serde_name(variant);
+            assert!(!name.is_empty(), "{variant:?}");
+            let back: T = serde_norway::from_value(serde_norway::Value::String(name.clone())).unwrap();
+            assert_eq!(&back, variant, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_enum_passed_to_serde_name_has_a_name_per_variant() {
+        use StandbyActivityLevel::{Cold, Hot, Warm};
+        round_trips(&[Edition::Standard, Edition::Edge, Edition::Maker, Edition::Cloud]);
+        round_trips(&[PullPolicy::Always, PullPolicy::IfNotPresent, PullPolicy::Never]);
+        round_trips(&[Cold, Warm, Hot]);
+        round_trips(&[MasterRecoveryMode::Automatic, MasterRecoveryMode::Manual]);
+        round_trips(&[
+            SecurityPolicy::ApprovedOnly,
+            SecurityPolicy::Unrestricted,
+            SecurityPolicy::SpecifiedList,
+        ]);
+        round_trips(&[TolerationOperator::Equal, TolerationOperator::Exists]);
+        round_trips(&[
+            TaintEffect::NoSchedule,
+            TaintEffect::PreferNoSchedule,
+            TaintEffect::NoExecute,
+        ]);
+        round_trips(&[PortProtocol::Tcp, PortProtocol::Udp]);
+        round_trips(&[DeviceServiceType::LoadBalancer, DeviceServiceType::NodePort]);
+        round_trips(&[TrafficPolicy::Cluster, TrafficPolicy::Local]);
+        // The values Ignition and Kubernetes read are the spec's own spellings.
+        assert_eq!(serde_name(&PortProtocol::Tcp), "TCP");
+        assert_eq!(serde_name(&Edition::Standard), "standard");
+        assert_eq!(serde_name(&PullPolicy::IfNotPresent), "IfNotPresent");
     }
 }
