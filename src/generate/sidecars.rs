@@ -14,7 +14,7 @@ use super::statefulset::{
     DATA_DIR, INIT_DATA_MOUNT,
 };
 use super::{LABEL_ACTIVE, SCRIPTS_VOLUME};
-use crate::spec::{serde_name, GanCertificateSettings, RestoreSettings, RestoreSource, Site, Tier, TierKind};
+use crate::spec::{serde_name, GanCertificateSettings, RestoreSettings, RestoreSource, Site, Tier};
 
 /// Where Kubernetes clients look for a service-account token; mounted into the sidecar only.
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -152,18 +152,6 @@ pub fn gan_volumes(site: &Site, tier: &Tier, settings: &GanCertificateSettings) 
         volumes.push(secret_volume(GAN_PASSWORD_VOLUME, secret, &["password"]));
     }
     volumes
-}
-
-/// The backup a tier restores on first start, if any: the frontends their own, or the site's when
-/// the spec says so.
-pub fn restore_of<'a>(site: &'a Site, tier: &Tier) -> Option<&'a RestoreSettings> {
-    if tier.kind == TierKind::Frontend {
-        site.frontend_restore
-            .as_ref()
-            .or_else(|| site.restore.as_ref().filter(|restore| restore.frontends))
-    } else {
-        site.restore.as_ref()
-    }
 }
 
 /// The path the gateway's `-r` argument names: the prepared copy on the data volume.

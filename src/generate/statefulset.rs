@@ -20,7 +20,7 @@ use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
 use super::policy::tier_selector;
 use super::sidecars;
 use super::tier_options;
-use super::{add_checkov_skip, labels, labels_itself, metadata, CheckovSkip, CONFIG_HASH_ANNOTATION, SCRIPTS_VOLUME};
+use super::{add_checkov_skip, labels, metadata, CheckovSkip, CONFIG_HASH_ANNOTATION, SCRIPTS_VOLUME};
 use crate::spec::{serde_name, PullPolicy, Site, Tier, VersionLine};
 
 /// The image's user and group.
@@ -76,7 +76,7 @@ pub const SKIP_SIDECAR_LIVENESS: CheckovSkip = CheckovSkip {
 /// The checkov checks a tier's StatefulSet cannot pass, each with its reason.
 pub fn checkov_skips(site: &Site, tier: &Tier) -> Vec<&'static CheckovSkip> {
     let mut skips = vec![&SKIP_READ_ONLY_ROOT, &SKIP_HIGH_UID];
-    if labels_itself(site, tier) {
+    if tier.labels_itself {
         skips.extend([&SKIP_SIDECAR_LIVENESS, &SKIP_SIDECAR_READINESS]);
     }
     if !site.image.contains("@sha256:") {
@@ -165,7 +165,7 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
 fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
     let mut gateway = gateway_container(site, tier);
     let mut spec = PodSpec {
-        service_account_name: Some(if labels_itself(site, tier) {
+        service_account_name: Some(if tier.labels_itself {
             names::tier_service_account(site, tier)
         } else {
             names::service_account(site)
@@ -203,7 +203,7 @@ fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
         ..Default::default()
     };
     tier_options::extend_pod_spec(tier, &mut spec, &mut gateway);
-    spec.containers = if labels_itself(site, tier) {
+    spec.containers = if tier.labels_itself {
         vec![gateway, sidecars::role_labeler(site)]
     } else {
         vec![gateway]
@@ -218,7 +218,7 @@ fn init_containers(site: &Site, tier: &Tier) -> Vec<Container> {
         containers.push(sidecars::gan_trust(site, certificates));
     }
     // Last: the backup takes the role and trust the steps above wrote.
-    if let Some(restore) = sidecars::restore_of(site, tier) {
+    if let Some(restore) = &tier.restore {
         containers.extend(sidecars::fetch_backup(site, restore));
         containers.push(sidecars::prepare_backup(site, restore));
     }
@@ -292,7 +292,7 @@ fn gateway_container(site: &Site, tier: &Tier) -> Container {
 /// then (after `--`) wrapper and JVM settings.
 fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
     let mut args = vec!["-n".to_owned(), "$(POD_NAME)".to_owned()];
-    if sidecars::restore_of(site, tier).is_some() {
+    if tier.restore.is_some() {
         // The image restores it on the gateway's first start only.
         args.extend(["-r".to_owned(), sidecars::backup_path()]);
     }
@@ -411,10 +411,10 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
     if let Some(certificates) = &site.gateway_network.certificates {
         volumes.extend(sidecars::gan_volumes(site, tier, certificates));
     }
-    if let Some((restore_volume, _)) = sidecars::restore_of(site, tier).and_then(sidecars::restore_volume) {
+    if let Some((restore_volume, _)) = tier.restore.as_ref().and_then(sidecars::restore_volume) {
         volumes.push(restore_volume);
     }
-    if labels_itself(site, tier) {
+    if tier.labels_itself {
         volumes.push(sidecars::api_access_volume());
     }
     volumes

@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config::{ACTIVATION_TOKEN_KEY, LICENSE_KEY_KEY, LICENSE_SECRET_DIR};
 use super::statefulset::{secret_volume, DATA_DIR, SECRET_MODE};
-use super::{labels_itself, metadata, names, selector_labels, LABEL_ACTIVE};
+use super::{metadata, names, selector_labels, LABEL_ACTIVE};
 use crate::spec::{
     serde_name, Activation, DeviceServiceType, ExtraPort, LicenseSecrets, LicenseSettings, NetworkPeer, PortProtocol,
     Site, Tier, TolerationOperator, TrafficPolicy,
@@ -243,7 +243,7 @@ pub fn device_service_name(site: &Site, tier: &Tier) -> String {
 pub fn device_service(site: &Site, tier: &Tier) -> Option<Service> {
     let settings = tier.options.device_service.as_ref()?;
     let mut selector = selector_labels(site, Some(tier));
-    if labels_itself(site, tier) {
+    if tier.labels_itself {
         selector.insert(LABEL_ACTIVE.to_owned(), "true".to_owned());
     }
     let mut meta = metadata(site, Some(tier), device_service_name(site, tier));

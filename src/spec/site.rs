@@ -51,6 +51,12 @@ pub struct Tier {
     pub autoscaling: Option<AutoscalingSettings>,
     /// Licence, modules, escape hatches and device ports of this tier.
     pub options: TierOptions,
+    /// The pods label themselves active or standby (a pair with active-only routing), so that the
+    /// tier's client Service reaches the Active node only.
+    pub labels_itself: bool,
+    /// The backup the tier restores: the site's (`spec.restore`) for a pair or backend, and for the
+    /// frontends their own (`spec.frontend.restore`) or the site's with `spec.restore.frontends`.
+    pub restore: Option<RestoreSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,11 +131,8 @@ pub struct Site {
     pub gateway_network: GatewayNetworkSettings,
     pub redundancy: RedundancySettings,
     pub http_route: Option<HttpRouteSettings>,
-    pub restore: Option<RestoreSettings>,
     /// Both nodes of a pair may share a node (preferred, not required, anti-affinity).
     pub single_node: bool,
-    /// scaleout: the frontends' own backup (`spec.frontend.restore`).
-    pub frontend_restore: Option<RestoreSettings>,
 }
 
 impl Site {
@@ -289,6 +292,18 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         master_recovery_mode: redundancy.master_recovery_mode.unwrap_or(MasterRecoveryMode::Automatic),
     };
 
+    // The decisions each generator would otherwise repeat, made once per tier.
+    for tier in &mut tiers {
+        tier.labels_itself = tier.is_redundant() && active_only_routing;
+        tier.restore = if tier.kind == TierKind::Frontend {
+            frontend_restore
+                .clone()
+                .or_else(|| restore.clone().filter(|restore| restore.frontends))
+        } else {
+            restore.clone()
+        };
+    }
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -312,9 +327,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         gateway_network,
         redundancy,
         http_route,
-        restore,
         single_node: spec.single_node.unwrap_or(false),
-        frontend_restore,
     })
 }
 
@@ -385,6 +398,8 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
                     ),
                     storage: None,
                     options: TierOptions::default(),
+                    labels_itself: false,
+                    restore: None,
                 },
             ]
         }
@@ -457,6 +472,8 @@ fn redundant_tier(
         }),
         autoscaling: None,
         options: TierOptions::default(),
+        labels_itself: false,
+        restore: None,
     }
 }
 
@@ -781,5 +798,88 @@ pub(super) fn dns_label_rule(name: &str) -> Result<(), &'static str> {
         Ok(())
     } else {
         Err("is not a DNS label (lowercase letters, digits and '-', at most 63)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{load, RestoreSource};
+    use super::*;
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn site(spec: &str) -> Site {
+        let text = format!(
+            "{{apiVersion: ignition.krm.dev/v1alpha1, kind: IgnitionCluster, metadata: {{name: plant}},
+              spec: {{version: 8.3.3, adminPasswordSecret: admin, {spec}}}}}"
+        );
+        load(&serde_norway::from_str(&text).unwrap(), None).unwrap()
+    }
+
+    /// Per tier: whether it labels itself, and the URL of the backup it restores.
+    fn decisions(site: &Site) -> Vec<(TierKind, bool, Option<&str>)> {
+        site.tiers
+            .iter()
+            .map(|tier| {
+                let url = tier.restore.as_ref().and_then(|restore| match &restore.source {
+                    RestoreSource::Url { url, .. } => Some(url.as_str()),
+                    _ => None,
+                });
+                (tier.kind, tier.labels_itself, url)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_pair_with_active_only_routing_labels_itself() {
+        let failover = site("architecture: failover");
+        assert_eq!(decisions(&failover), [(TierKind::Gateway, true, None)]);
+        let without = site("architecture: failover, redundancy: {activeOnlyRouting: false}");
+        assert_eq!(decisions(&without), [(TierKind::Gateway, false, None)]);
+        let scaleout = site("architecture: scaleout");
+        assert_eq!(
+            decisions(&scaleout),
+            [(TierKind::Backend, true, None), (TierKind::Frontend, false, None)]
+        );
+        let single = site("architecture: scaleout, backend: {replicas: 1}");
+        assert_eq!(
+            decisions(&single),
+            [(TierKind::Backend, false, None), (TierKind::Frontend, false, None)]
+        );
+    }
+
+    #[test]
+    fn each_tier_knows_the_backup_it_restores() {
+        let restore = format!("restore: {{url: 'https://b.example.com/site.gwbk', sha256: {SHA}}}");
+        let site_backup = Some("https://b.example.com/site.gwbk");
+        assert_eq!(
+            decisions(&site(&format!("architecture: failover, {restore}"))),
+            [(TierKind::Gateway, true, site_backup)]
+        );
+        assert_eq!(
+            decisions(&site(&format!("architecture: scaleout, {restore}"))),
+            [
+                (TierKind::Backend, true, site_backup),
+                (TierKind::Frontend, false, None)
+            ]
+        );
+        let shared = restore.replace("}", ", frontends: true}");
+        assert_eq!(
+            decisions(&site(&format!("architecture: scaleout, {shared}"))),
+            [
+                (TierKind::Backend, true, site_backup),
+                (TierKind::Frontend, false, site_backup)
+            ]
+        );
+        let own = format!(
+            "architecture: scaleout, {restore}, frontend: {{restore: {{url: 'https://b.example.com/f.gwbk', sha256: {SHA}}}}}"
+        );
+        assert_eq!(
+            decisions(&site(&own)),
+            [
+                (TierKind::Backend, true, site_backup),
+                (TierKind::Frontend, false, Some("https://b.example.com/f.gwbk"))
+            ]
+        );
     }
 }
