@@ -9,6 +9,7 @@ mod config;
 pub(crate) mod custom;
 mod ingress;
 pub mod names;
+mod pod;
 mod policy;
 mod rbac;
 mod route;

@@ -9,10 +9,8 @@ use k8s_openapi::api::core::v1::{
 
 use super::config::{FETCH_BACKUP_SCRIPT, GAN_TRUST_SCRIPT, LABEL_ACTIVE_SCRIPT, PREPARE_BACKUP_SCRIPT, SCRIPTS_DIR};
 use super::names::{self, DATA_VOLUME, HTTP_PORT};
-use super::statefulset::{
-    container_security_context, field_env, mount, pod_name_env, resources, secret_volume, value_env, version_line,
-    DATA_DIR, INIT_DATA_MOUNT,
-};
+use super::pod::{container_security_context, field_env, mount, pod_name_env, resources, secret_volume, value_env};
+use super::statefulset::{version_line, DATA_DIR, INIT_DATA_MOUNT};
 use super::{LABEL_ACTIVE, SCRIPTS_VOLUME};
 use crate::spec::{serde_name, GanCertificateSettings, RestoreSettings, RestoreSource, Site, Tier};
 

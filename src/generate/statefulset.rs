@@ -4,11 +4,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, EnvVarSource, ExecAction, KeyToPath, LocalObjectReference, ObjectFieldSelector,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
-    TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    Affinity, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
+    ExecAction, LocalObjectReference, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, TopologySpreadConstraint, Volume,
+    VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -17,6 +16,9 @@ use super::config::{
     ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
 };
 use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
+use super::pod::{
+    container_security_context, mount, pod_name_env, resources, runtime_default_seccomp, secret_volume, value_env,
+};
 use super::policy::tier_selector;
 use super::sidecars;
 use super::tier_options;
@@ -38,8 +40,6 @@ const ADMIN_SECRET_VOLUME: &str = "admin-secret";
 
 /// Read and execute for all: the scripts run as the image's user.
 const SCRIPT_MODE: i32 = 0o555;
-/// Read for owner and group: the pod's fsGroup lets the gateway read its Secrets, nobody else.
-pub(super) const SECRET_MODE: i32 = 0o440;
 
 /// Ignition writes its logs, temp files and module caches under its install directory, not only
 /// under the data volume.
@@ -420,36 +420,6 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
     volumes
 }
 
-pub(super) fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
-    Volume {
-        name: volume.to_owned(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret.to_owned()),
-            default_mode: Some(SECRET_MODE),
-            items: Some(
-                keys.iter()
-                    .map(|key| KeyToPath {
-                        key: (*key).to_owned(),
-                        path: (*key).to_owned(),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-pub(super) fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: volume.to_owned(),
-        mount_path: path.to_owned(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
 fn probe(script: &str, period: i32, timeout: i32, failures: i32) -> Probe {
     Probe {
         exec: Some(ExecAction {
@@ -462,72 +432,11 @@ fn probe(script: &str, period: i32, timeout: i32, failures: i32) -> Probe {
     }
 }
 
-/// Requests equal limits: Guaranteed QoS, and the JVM heap follows the memory limit.
-pub(super) fn resources(cpu: &str, memory: &str) -> ResourceRequirements {
-    let amounts = BTreeMap::from([
-        ("cpu".to_owned(), Quantity(cpu.to_owned())),
-        ("memory".to_owned(), Quantity(memory.to_owned())),
-    ]);
-    ResourceRequirements {
-        limits: Some(amounts.clone()),
-        requests: Some(amounts),
-        ..Default::default()
-    }
-}
-
-/// What the Pod Security Standard "restricted" asks of every container.
-pub(super) fn container_security_context() -> SecurityContext {
-    SecurityContext {
-        allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".to_owned()]),
-            ..Default::default()
-        }),
-        run_as_non_root: Some(true),
-        seccomp_profile: Some(runtime_default_seccomp()),
-        ..Default::default()
-    }
-}
-
-fn runtime_default_seccomp() -> SeccompProfile {
-    SeccompProfile {
-        type_: "RuntimeDefault".to_owned(),
-        ..Default::default()
-    }
-}
-
 fn container_port(name: &str, port: i32) -> ContainerPort {
     ContainerPort {
         name: Some(name.to_owned()),
         container_port: port,
         protocol: Some("TCP".to_owned()),
-        ..Default::default()
-    }
-}
-
-pub(super) fn pod_name_env() -> EnvVar {
-    field_env("POD_NAME", "metadata.name")
-}
-
-/// An environment variable from the downward API.
-pub(super) fn field_env(name: &str, field_path: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                field_path: field_path.to_owned(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-pub(super) fn value_env(name: &str, value: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value: Some(value.to_owned()),
         ..Default::default()
     }
 }

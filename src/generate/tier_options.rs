@@ -14,7 +14,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config::{ACTIVATION_TOKEN_KEY, LICENSE_KEY_KEY, LICENSE_SECRET_DIR};
-use super::statefulset::{secret_volume, DATA_DIR, SECRET_MODE};
+use super::pod::{mount, secret_volume, SECRET_MODE};
+use super::statefulset::DATA_DIR;
 use super::{metadata, names, selector_labels, LABEL_ACTIVE};
 use crate::spec::{
     serde_name, Activation, DeviceServiceType, ExtraPort, LicenseSecrets, LicenseSettings, NetworkPeer, PortProtocol,
@@ -47,12 +48,7 @@ pub fn license_volume(site: &Site, tier: &Tier) -> Option<(Volume, VolumeMount)>
         Activation::Certificate => (CERTIFICATE_VOLUME, format!("{DATA_DIR}/{CERTIFICATE_DIR}")),
     };
     let keys = license_keys(*activation);
-    let mut mount = VolumeMount {
-        name: volume_name.to_owned(),
-        mount_path,
-        read_only: Some(true),
-        ..Default::default()
-    };
+    let mut mount = mount(volume_name, &mount_path, true);
     let volume = match secrets {
         LicenseSecrets::Shared(secret) => secret_volume(volume_name, secret, keys),
         LicenseSecrets::PerPod(secrets) => {
