@@ -8,6 +8,7 @@ mod environment;
 mod features;
 mod merge;
 mod options;
+mod path;
 mod quantity;
 mod schema_check;
 mod site;
@@ -22,6 +23,7 @@ pub use options::{
     is_generated_env, is_owned_pod_key, mount_collides, LicenseSecrets, LicenseSettings, TierOptions,
     GENERATED_VOLUMES, MINIMUM_8_1_PATCH,
 };
+pub use path::FieldPath;
 pub use quantity::Quantity;
 pub use schema_check::nearest as nearest_name;
 pub use site::{is_dns_label, is_dns_subdomain};
@@ -132,7 +134,7 @@ impl Loaded {
                 format!("known: {}", known.join(", "))
             };
             Problem::new(
-                schema_check::join("metadata.annotations", ENVIRONMENT_ANNOTATION),
+                FieldPath::metadata().field("annotations").field(ENVIRONMENT_ANNOTATION),
                 format!("environment {name:?} is not in spec.environments ({known})"),
             )
             .current(name)
@@ -177,7 +179,7 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
         Some(Value::Mapping(overrides)) => {
             for (key, patch) in &overrides {
                 let Some(name) = key.as_str() else {
-                    problems.push(Problem::new("spec.environments", "environment names must be strings"));
+                    problems.push(Problem::new(environments_path(), "environment names must be strings"));
                     continue;
                 };
                 match load_environment(&base_object, name, patch, &base_problems) {
@@ -189,7 +191,7 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
             }
         }
         Some(other) => problems.push(Problem::new(
-            "spec.environments",
+            environments_path(),
             format!(
                 "expected a mapping of environment names to partial specs, found {}",
                 crate::krm::type_name(&other)
@@ -231,7 +233,7 @@ fn load_base(object: &Value) -> Result<Site, Vec<Problem>> {
 /// One environment: its name and patch checked, merged over the base, validated as a whole, and each
 /// problem reported at the environment's own field when the environment wrote that field.
 fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Problem]) -> Result<Site, Vec<Problem>> {
-    let path = schema_check::join("spec.environments", name);
+    let path = environments_path().field(name);
     let mut problems = Vec::new();
     if let Err(message) = site::dns_label_rule(name) {
         problems.push(Problem::new(&path, format!("environment name {name:?} {message}")).current(name));
@@ -252,7 +254,7 @@ fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Pr
             for field in environment::FIXED_IN_ENVIRONMENTS {
                 if mapping.contains_key(*field) {
                     problems.push(Problem::new(
-                        schema_check::join(&path, field),
+                        path.field(field),
                         "cannot be changed by an environment: it is fixed by the base spec",
                     ));
                 }
@@ -275,37 +277,41 @@ fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Pr
     }
     let mut merged = base.clone();
     merge::merge_patch(&mut merged["spec"], &patch);
-    let written = merge::paths(&patch, "spec");
+    let spec = FieldPath::spec();
+    let written = merge::paths(&patch, &spec);
     load_base(&merged).map_err(|found| {
         found
             .into_iter()
             .filter_map(|problem| {
-                let in_patch = written.iter().any(|field| {
-                    problem.path == *field
-                        || problem.path.starts_with(&format!("{field}."))
-                        || problem.path.starts_with(&format!("{field}["))
-                });
+                let in_patch = written
+                    .iter()
+                    .any(|field| path::is_within(&problem.path, field.as_str()));
                 // A base problem under a mapping the environment also writes (a typo in the base's
                 // `ingress` when the environment sets `ingress.host`) is the base's, reported once.
-                let base_only = base_problems.contains(&problem) && !written.contains(&problem.path);
+                let base_only =
+                    base_problems.contains(&problem) && !written.iter().any(|field| field.as_str() == problem.path);
                 if base_only {
                     None
-                } else if in_patch {
-                    let rest = &problem.path["spec".len()..];
+                } else if let Some(moved) = path::rebase(&problem.path, &spec, &path).filter(|_| in_patch) {
                     Some(Problem {
-                        path: format!("{path}{rest}"),
+                        path: moved.into(),
                         ..problem
                     })
                 } else {
                     Some(Problem {
                         message: format!("merged over the base, {}: {}", problem.path, problem.message),
-                        path: path.clone(),
+                        path: (&path).into(),
                         ..problem
                     })
                 }
             })
             .collect()
     })
+}
+
+/// `spec.environments`.
+fn environments_path() -> FieldPath {
+    FieldPath::spec().field("environments")
 }
 
 /// Which tiers a spec may give depends on its architecture. Checked on the raw object, next to the
@@ -325,7 +331,7 @@ fn check_tiers_fit_architecture(object: &Value, problems: &mut Vec<Problem>) {
     };
     for field in misplaced {
         if spec.get(field).is_some() {
-            problems.push(Problem::new(format!("spec.{field}"), message));
+            problems.push(Problem::new(FieldPath::spec().field(field), message));
         }
     }
 }

@@ -6,7 +6,7 @@ pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSett
 use super::options::{check_spec_license_is_read, check_version_floor, resolve_tier_options, TierOptions};
 use super::quantity::Quantity;
 use super::types::*;
-use super::Problem;
+use super::{FieldPath, Problem};
 
 /// The Ignition release line; file locations and some options differ between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,12 @@ pub enum TierKind {
 }
 
 impl TierKind {
+    /// Where the spec gives the tier: `spec.gateway`, `spec.backend`, `spec.frontend` (the field is
+    /// named as the component).
+    pub fn path(self) -> FieldPath {
+        FieldPath::spec().field(self.component())
+    }
+
     /// The `app.kubernetes.io/component` label and the suffix of the tier's object names.
     pub fn component(self) -> &'static str {
         match self {
@@ -369,7 +375,7 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
                     .proposed("2"),
                 );
             }
-            vec![redundant_tier(TierKind::Gateway, &gateway, 2, "spec.gateway", problems)]
+            vec![redundant_tier(TierKind::Gateway, &gateway, 2, problems)]
         }
         Architecture::Scaleout => {
             let backend = spec.backend.clone().unwrap_or_default();
@@ -381,7 +387,7 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
                 .as_ref()
                 .map(|autoscaling| resolve_autoscaling(autoscaling, frontend.replicas, problems));
             vec![
-                redundant_tier(TierKind::Backend, &backend, backend_replicas, "spec.backend", problems),
+                redundant_tier(TierKind::Backend, &backend, backend_replicas, problems),
                 Tier {
                     kind: TierKind::Frontend,
                     replicas: autoscaling.as_ref().map_or_else(
@@ -444,13 +450,8 @@ fn resolve_autoscaling(
     }
 }
 
-fn redundant_tier(
-    kind: TierKind,
-    tier: &RedundantTier,
-    replicas: u32,
-    path: &str,
-    problems: &mut Vec<Problem>,
-) -> Tier {
+fn redundant_tier(kind: TierKind, tier: &RedundantTier, replicas: u32, problems: &mut Vec<Problem>) -> Tier {
+    let path = kind.path();
     let resources = tier.resources.clone().unwrap_or_default();
     let storage = tier.storage.clone().unwrap_or_default();
     if let Some(class) = &storage.storage_class_name {
@@ -668,7 +669,7 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
             && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !(prefix_ok && name_ok) {
             problems.push(Problem::new(
-                super::schema_check::join("spec.ingress.annotations", key),
+                super::path::join("spec.ingress.annotations", key),
                 "is not a valid annotation key (an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.')",
             ));
         }
