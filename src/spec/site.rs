@@ -185,9 +185,12 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
     let edition = spec.edition.unwrap_or(Edition::Standard);
     if edition == Edition::Cloud && version_line == Some(VersionLine::V8_1) {
         problems.push(
-            Problem::new("spec.edition", "the cloud edition exists from Ignition 8.3 on")
-                .current(serde_name(&edition))
-                .proposed(serde_name(&Edition::Standard)),
+            Problem::new(
+                FieldPath::spec().field("edition"),
+                "the cloud edition exists from Ignition 8.3 on",
+            )
+            .current(serde_name(&edition))
+            .proposed(serde_name(&Edition::Standard)),
         );
     }
 
@@ -202,7 +205,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
     if !timezone_ok {
         problems.push(
             Problem::new(
-                "spec.timezone",
+                FieldPath::spec().field("timezone"),
                 format!("{timezone:?} is not an IANA time zone name such as America/Chicago or UTC"),
             )
             .current(&timezone)
@@ -219,7 +222,15 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
     let image = resolve_image(&image_spec, &spec.version, &mut problems);
     let pull_secrets = image_spec.pull_secrets.clone().unwrap_or_default();
     for (index, secret) in pull_secrets.iter().enumerate() {
-        check_dns_subdomain(&format!("spec.image.pullSecrets[{index}]"), secret, &mut problems);
+        check_dns_subdomain(
+            FieldPath::spec()
+                .field("image")
+                .field("pullSecrets")
+                .index(index)
+                .as_str(),
+            secret,
+            &mut problems,
+        );
     }
 
     let admin_username = spec
@@ -233,23 +244,40 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !username_ok {
         problems.push(
-            Problem::new("spec.adminUsername", "must be 1 to 64 letters, digits, '.', '_' or '-'")
-                .current(&admin_username)
-                .proposed(DEFAULT_ADMIN_USERNAME),
+            Problem::new(
+                FieldPath::spec().field("adminUsername"),
+                "must be 1 to 64 letters, digits, '.', '_' or '-'",
+            )
+            .current(&admin_username)
+            .proposed(DEFAULT_ADMIN_USERNAME),
         );
     }
-    check_dns_subdomain("spec.adminPasswordSecret", &spec.admin_password_secret, &mut problems);
+    check_dns_subdomain(
+        FieldPath::spec().field("adminPasswordSecret").as_str(),
+        &spec.admin_password_secret,
+        &mut problems,
+    );
 
     if let Some(mode) = &spec.deployment_mode {
         if version_line == Some(VersionLine::V8_1) {
-            problems
-                .push(Problem::new("spec.deploymentMode", "deployment modes exist from Ignition 8.3 on").current(mode));
+            problems.push(
+                Problem::new(
+                    FieldPath::spec().field("deploymentMode"),
+                    "deployment modes exist from Ignition 8.3 on",
+                )
+                .current(mode),
+            );
         }
         let ok =
             !mode.is_empty() && mode.len() <= 63 && mode.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
         if !ok {
-            problems
-                .push(Problem::new("spec.deploymentMode", "must be 1 to 63 letters, digits, '_' or '-'").current(mode));
+            problems.push(
+                Problem::new(
+                    FieldPath::spec().field("deploymentMode"),
+                    "must be 1 to 63 letters, digits, '_' or '-'",
+                )
+                .current(mode),
+            );
         }
     }
 
@@ -278,13 +306,13 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         .and_then(|source| resolve_frontend_restore(source, &mut problems));
     if frontend_restore.is_some() && restore.as_ref().is_some_and(|restore| restore.frontends) {
         problems.push(Problem::new(
-            "spec.frontend.restore",
+            FieldPath::spec().field("frontend").field("restore"),
             "cannot be given with spec.restore.frontends: true: the frontends restore one backup, choose which",
         ));
     }
     if spec.redundancy.is_some() && !tiers.iter().any(Tier::is_redundant) {
         problems.push(Problem::new(
-            "spec.redundancy",
+            FieldPath::spec().field("redundancy"),
             "is only read for a master/backup pair, and this spec has a single backend (spec.backend.replicas: 1)",
         ));
     }
@@ -356,7 +384,11 @@ fn check_version(version: &str, problems: &mut Vec<Problem>) -> Option<VersionLi
         } else {
             format!("{version:?} is not an exact Ignition release: write major.minor.patch, such as 8.3.3 or 8.1.48")
         };
-        problems.push(Problem::new("spec.version", message).current(version).proposed("8.3.3"));
+        problems.push(
+            Problem::new(FieldPath::spec().field("version"), message)
+                .current(version)
+                .proposed("8.3.3"),
+        );
     }
     line
 }
@@ -368,7 +400,7 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
             if let Some(replicas) = gateway.replicas.filter(|replicas| *replicas != 2) {
                 problems.push(
                     Problem::new(
-                        "spec.gateway.replicas",
+                        FieldPath::spec().field("gateway").field("replicas"),
                         "a failover pair is exactly 2 gateways (master and backup); use architecture scaleout for more",
                     )
                     .current(replicas.to_string())
@@ -395,9 +427,22 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
                         |autoscaling| autoscaling.min_replicas,
                     ),
                     autoscaling,
-                    cpu: check_cpu("spec.frontend.resources.cpu", resources.cpu.as_ref(), "1", problems),
+                    cpu: check_cpu(
+                        FieldPath::spec()
+                            .field("frontend")
+                            .field("resources")
+                            .field("cpu")
+                            .as_str(),
+                        resources.cpu.as_ref(),
+                        "1",
+                        problems,
+                    ),
                     memory: check_memory(
-                        "spec.frontend.resources.memory",
+                        FieldPath::spec()
+                            .field("frontend")
+                            .field("resources")
+                            .field("memory")
+                            .as_str(),
                         resources.memory.as_ref(),
                         "2Gi",
                         problems,
@@ -421,7 +466,7 @@ fn resolve_autoscaling(
         // Two owners of one number: Argo CD would fight the autoscaler on every sync.
         problems.push(
             Problem::new(
-                "spec.frontend.replicas",
+                FieldPath::spec().field("frontend").field("replicas"),
                 "cannot be given with spec.frontend.autoscaling, which owns the frontend count: remove it (in an environment, set it to null)",
             )
             .current(replicas.to_string()),
@@ -431,7 +476,10 @@ fn resolve_autoscaling(
     if min_replicas > autoscaling.max_replicas {
         problems.push(
             Problem::new(
-                "spec.frontend.autoscaling.minReplicas",
+                FieldPath::spec()
+                    .field("frontend")
+                    .field("autoscaling")
+                    .field("minReplicas"),
                 format!(
                     "must not be more than maxReplicas ({}), found {min_replicas}",
                     autoscaling.max_replicas
@@ -455,20 +503,33 @@ fn redundant_tier(kind: TierKind, tier: &RedundantTier, replicas: u32, problems:
     let resources = tier.resources.clone().unwrap_or_default();
     let storage = tier.storage.clone().unwrap_or_default();
     if let Some(class) = &storage.storage_class_name {
-        check_dns_subdomain(&format!("{path}.storage.storageClassName"), class, problems);
+        check_dns_subdomain(
+            path.field("storage").field("storageClassName").as_str(),
+            class,
+            problems,
+        );
     }
     Tier {
         kind,
         replicas,
-        cpu: check_cpu(&format!("{path}.resources.cpu"), resources.cpu.as_ref(), "2", problems),
+        cpu: check_cpu(
+            path.field("resources").field("cpu").as_str(),
+            resources.cpu.as_ref(),
+            "2",
+            problems,
+        ),
         memory: check_memory(
-            &format!("{path}.resources.memory"),
+            path.field("resources").field("memory").as_str(),
             resources.memory.as_ref(),
             "4Gi",
             problems,
         ),
         storage: Some(VolumeSettings {
-            size: check_storage(&format!("{path}.storage.size"), storage.size.as_ref(), problems),
+            size: check_storage(
+                path.field("storage").field("size").as_str(),
+                storage.size.as_ref(),
+                problems,
+            ),
             storage_class_name: storage.storage_class_name,
         }),
         autoscaling: None,
@@ -616,7 +677,7 @@ fn resolve_image(image: &Image, version: &str, problems: &mut Vec<Problem>) -> S
     if !repository_ok {
         problems.push(
             Problem::new(
-                "spec.image.repository",
+                FieldPath::spec().field("image").field("repository"),
                 "must be an image repository without tag or digest, such as inductiveautomation/ignition",
             )
             .current(&repository)
@@ -631,7 +692,7 @@ fn resolve_image(image: &Image, version: &str, problems: &mut Vec<Problem>) -> S
         if !ok {
             problems.push(
                 Problem::new(
-                    "spec.image.digest",
+                    FieldPath::spec().field("image").field("digest"),
                     "must be sha256: followed by 64 lowercase hex digits",
                 )
                 .current(digest),
@@ -648,17 +709,25 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
     if !is_dns_subdomain(host) {
         problems.push(
             Problem::new(
-                "spec.ingress.host",
+                FieldPath::spec().field("ingress").field("host"),
                 format!("{:?} is not a DNS name such as scada.plant-a.example.com", ingress.host),
             )
             .current(&ingress.host),
         );
     }
     if let Some(class) = &ingress.class_name {
-        check_dns_subdomain("spec.ingress.className", class, problems);
+        check_dns_subdomain(
+            FieldPath::spec().field("ingress").field("className").as_str(),
+            class,
+            problems,
+        );
     }
     if let Some(secret) = &ingress.tls_secret {
-        check_dns_subdomain("spec.ingress.tlsSecret", secret, problems);
+        check_dns_subdomain(
+            FieldPath::spec().field("ingress").field("tlsSecret").as_str(),
+            secret,
+            problems,
+        );
     }
     let annotations: Vec<(String, String)> = ingress.annotations.clone().unwrap_or_default().into_iter().collect();
     for (key, _) in &annotations {
@@ -669,7 +738,7 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
             && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !(prefix_ok && name_ok) {
             problems.push(Problem::new(
-                super::path::join("spec.ingress.annotations", key),
+                FieldPath::spec().field("ingress").field("annotations").field(key),
                 "is not a valid annotation key (an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.')",
             ));
         }
@@ -695,7 +764,7 @@ fn resolve_gateway_network(
         // there to approve: its sessions would have no backend.
         problems.push(
             Problem::new(
-                "spec.gatewayNetwork.trust",
+                FieldPath::spec().field("gatewayNetwork").field("trust"),
                 "manual cannot be used with spec.frontend.autoscaling: each frontend the autoscaler starts \
                  would wait for an approval by hand in the web UI before it reaches the backend",
             )
@@ -714,7 +783,7 @@ fn resolve_gateway_network(
     if policy == SecurityPolicy::ApprovedOnly && !manual {
         problems.push(
             Problem::new(
-                "spec.gatewayNetwork.securityPolicy",
+                FieldPath::spec().field("gatewayNetwork").field("securityPolicy"),
                 "ApprovedOnly makes every new connection wait for an approval by hand; with a CA use Unrestricted \
                  or SpecifiedList, or choose spec.gatewayNetwork.trust: manual",
             )
@@ -725,12 +794,12 @@ fn resolve_gateway_network(
     let whitelist = network.whitelist.unwrap_or_default();
     match (policy, whitelist.is_empty()) {
         (SecurityPolicy::SpecifiedList, true) => problems.push(Problem::new(
-            "spec.gatewayNetwork.whitelist",
+            FieldPath::spec().field("gatewayNetwork").field("whitelist"),
             "is required with securityPolicy SpecifiedList: list the gateway names allowed to connect",
         )),
         (SecurityPolicy::ApprovedOnly | SecurityPolicy::Unrestricted, false) => problems.push(
             Problem::new(
-                "spec.gatewayNetwork.whitelist",
+                FieldPath::spec().field("gatewayNetwork").field("whitelist"),
                 "is only read with securityPolicy SpecifiedList",
             )
             .proposed("SpecifiedList"),
@@ -740,7 +809,10 @@ fn resolve_gateway_network(
     for (index, name) in whitelist.iter().enumerate() {
         if name.is_empty() || name.contains(',') || name.chars().any(char::is_whitespace) {
             problems.push(Problem::new(
-                format!("spec.gatewayNetwork.whitelist[{index}]"),
+                FieldPath::spec()
+                    .field("gatewayNetwork")
+                    .field("whitelist")
+                    .index(index),
                 "must be a gateway name without spaces or commas",
             ));
         }
