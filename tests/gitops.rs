@@ -739,10 +739,11 @@ fn the_committed_schema_matches_the_types() {
         diff(&committed, &current)
     );
     let schema: serde_json::Value = serde_json::from_str(&current).unwrap();
-    let environment = &schema["$defs"]["EnvironmentSpec"];
+    let environment = &schema["$defs"]["Environment"];
     assert_eq!(environment["additionalProperties"], false);
     assert!(environment["properties"].get("frontend").is_some());
     assert!(environment["properties"].get("architecture").is_none());
+    assert!(environment.get("required").is_none());
     assert!(schema["$defs"]["Autoscaling"]["properties"]
         .get("targetCPUUtilizationPercentage")
         .is_some());

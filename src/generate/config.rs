@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::names::{self, GAN_PORT, HTTPS_PORT, HTTP_PORT};
 use super::{metadata, tier_options};
-use crate::spec::{Site, Tier, TierKind};
+use crate::spec::{serde_name, Site, Tier, TierKind};
 
 /// Where the scripts ConfigMap is mounted in every container.
 pub const SCRIPTS_DIR: &str = "/config/scripts";
@@ -55,7 +55,7 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
     let mut set = |key: &str, value: String| env.insert(key.to_owned(), value);
     set("ACCEPT_IGNITION_EULA", "Y".to_owned());
     set("DISABLE_QUICKSTART", "true".to_owned());
-    set("IGNITION_EDITION", site.edition.to_owned());
+    set("IGNITION_EDITION", serde_name(&site.edition));
     set("TZ", site.timezone.clone());
     set("GATEWAY_ADMIN_USERNAME", site.admin_username.clone());
     set(
@@ -79,7 +79,7 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
         "GATEWAY_NETWORK_REQUIRETWOWAYAUTH",
         network.require_two_way_auth.to_string(),
     );
-    set("GATEWAY_NETWORK_SECURITYPOLICY", network.security_policy.to_owned());
+    set("GATEWAY_NETWORK_SECURITYPOLICY", serde_name(&network.security_policy));
     if !network.whitelist.is_empty() {
         set("GATEWAY_NETWORK_WHITELIST", network.whitelist.join(","));
     }

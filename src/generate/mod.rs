@@ -9,6 +9,7 @@ mod config;
 pub(crate) mod custom;
 mod ingress;
 pub mod names;
+mod pod;
 mod policy;
 mod rbac;
 mod route;
@@ -84,7 +85,7 @@ pub(crate) fn int32(value: u32) -> i32 {
 /// Generates every object of a site, in a fixed order.
 pub fn generate(site: &Site) -> Vec<Value> {
     let mut objects = Objects::new(site);
-    if site.tiers.iter().any(|tier| !labels_itself(site, tier)) {
+    if site.tiers.iter().any(|tier| !tier.labels_itself) {
         objects.push(rbac::service_account(site, None));
     }
     let cert_manager = site
@@ -99,7 +100,7 @@ pub fn generate(site: &Site) -> Vec<Value> {
     }
     let scripts = config::scripts_config_map(site);
     for tier in &site.tiers {
-        if labels_itself(site, tier) {
+        if tier.labels_itself {
             objects.push(rbac::service_account(site, Some(tier)));
             objects.push(rbac::labeler_role(site, tier));
             objects.push(rbac::labeler_role_binding(site, tier));
@@ -137,12 +138,6 @@ pub fn generate(site: &Site) -> Vec<Value> {
         objects.push(route);
     }
     objects.values
-}
-
-/// Whether a tier's pods label themselves active or standby, so that its client Service reaches
-/// the Active node only.
-pub fn labels_itself(site: &Site, tier: &Tier) -> bool {
-    tier.is_redundant() && site.redundancy.active_only_routing
 }
 
 /// Collects generated objects as YAML values, adding the KRM bookkeeping annotations.

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::names::{self, GAN_PORT, HTTPS_PORT, HTTP_PORT};
-use super::{labels_itself, metadata, selector_labels, LABEL_ACTIVE, LABEL_POD_NAME, STICKY_COOKIE};
+use super::{metadata, selector_labels, LABEL_ACTIVE, LABEL_POD_NAME, STICKY_COOKIE};
 use crate::spec::{Site, StickySessions, Tier};
 
 fn port(name: &str, number: i32) -> ServicePort {
@@ -64,7 +64,7 @@ pub fn per_role(site: &Site, tier: &Tier, ordinal: u32) -> Service {
 /// the scaleout backend. For a pair with active-only routing it selects the Active node only.
 pub fn client(site: &Site, tier: &Tier) -> Service {
     let mut selector = selector_labels(site, Some(tier));
-    if labels_itself(site, tier) {
+    if tier.labels_itself {
         selector.insert(LABEL_ACTIVE.to_owned(), "true".to_owned());
     }
     let mut meta = metadata(site, Some(tier), names::client_service(site, tier));

@@ -9,12 +9,10 @@ use k8s_openapi::api::core::v1::{
 
 use super::config::{FETCH_BACKUP_SCRIPT, GAN_TRUST_SCRIPT, LABEL_ACTIVE_SCRIPT, PREPARE_BACKUP_SCRIPT, SCRIPTS_DIR};
 use super::names::{self, DATA_VOLUME, HTTP_PORT};
-use super::statefulset::{
-    container_security_context, field_env, mount, pod_name_env, resources, secret_volume, value_env, version_line,
-    DATA_DIR, INIT_DATA_MOUNT,
-};
+use super::pod::{container_security_context, field_env, mount, pod_name_env, resources, secret_volume, value_env};
+use super::statefulset::{version_line, DATA_DIR, INIT_DATA_MOUNT};
 use super::{LABEL_ACTIVE, SCRIPTS_VOLUME};
-use crate::spec::{GanCertificateSettings, RestoreSettings, RestoreSource, Site, Tier, TierKind};
+use crate::spec::{serde_name, GanCertificateSettings, RestoreSettings, RestoreSource, Site, Tier};
 
 /// Where Kubernetes clients look for a service-account token; mounted into the sidecar only.
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -39,7 +37,7 @@ pub fn role_labeler(site: &Site) -> Container {
     Container {
         name: "role-labeler".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{LABEL_ACTIVE_SCRIPT}")]),
         env: Some(vec![
             pod_name_env(),
@@ -132,7 +130,7 @@ pub fn gan_trust(site: &Site, settings: &GanCertificateSettings) -> Container {
     Container {
         name: "gan-trust".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{GAN_TRUST_SCRIPT}")]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),
@@ -154,18 +152,6 @@ pub fn gan_volumes(site: &Site, tier: &Tier, settings: &GanCertificateSettings) 
     volumes
 }
 
-/// The backup a tier restores on first start, if any: the frontends their own, or the site's when
-/// the spec says so.
-pub fn restore_of<'a>(site: &'a Site, tier: &Tier) -> Option<&'a RestoreSettings> {
-    if tier.kind == TierKind::Frontend {
-        site.frontend_restore
-            .as_ref()
-            .or_else(|| site.restore.as_ref().filter(|restore| restore.frontends))
-    } else {
-        site.restore.as_ref()
-    }
-}
-
 /// The path the gateway's `-r` argument names: the prepared copy on the data volume.
 pub fn backup_path() -> String {
     format!("{DATA_DIR}/{PREPARED_BACKUP}")
@@ -179,7 +165,7 @@ pub fn fetch_backup(site: &Site, restore: &RestoreSettings) -> Option<Container>
     Some(Container {
         name: "fetch-backup".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{FETCH_BACKUP_SCRIPT}")]),
         env: Some(vec![
             value_env("RESTORE_URL", url),
@@ -222,7 +208,7 @@ pub fn prepare_backup(site: &Site, restore: &RestoreSettings) -> Container {
     Container {
         name: "prepare-backup".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{PREPARE_BACKUP_SCRIPT}")]),
         env: Some(env),
         resources: Some(resources("500m", "256Mi")),

@@ -4,11 +4,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, EnvVarSource, ExecAction, KeyToPath, LocalObjectReference, ObjectFieldSelector,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
-    TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    Affinity, ConfigMapEnvSource, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource,
+    ExecAction, LocalObjectReference, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, TopologySpreadConstraint, Volume,
+    VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -17,13 +16,14 @@ use super::config::{
     ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
 };
 use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
+use super::pod::{
+    container_security_context, mount, pod_name_env, resources, runtime_default_seccomp, secret_volume, value_env,
+};
 use super::policy::tier_selector;
 use super::sidecars;
 use super::tier_options;
-use super::{
-    add_checkov_skip, int32, labels, labels_itself, metadata, CheckovSkip, CONFIG_HASH_ANNOTATION, SCRIPTS_VOLUME,
-};
-use crate::spec::{Site, Tier, VersionLine};
+use super::{add_checkov_skip, int32, labels, metadata, CheckovSkip, CONFIG_HASH_ANNOTATION, SCRIPTS_VOLUME};
+use crate::spec::{serde_name, PullPolicy, Site, Tier, VersionLine};
 
 /// The image's user and group.
 const IGNITION_UID: i64 = 2003;
@@ -40,8 +40,6 @@ const ADMIN_SECRET_VOLUME: &str = "admin-secret";
 
 /// Read and execute for all: the scripts run as the image's user.
 const SCRIPT_MODE: i32 = 0o555;
-/// Read for owner and group: the pod's fsGroup lets the gateway read its Secrets, nobody else.
-pub(super) const SECRET_MODE: i32 = 0o440;
 
 /// Ignition writes its logs, temp files and module caches under its install directory, not only
 /// under the data volume.
@@ -78,13 +76,13 @@ pub const SKIP_SIDECAR_LIVENESS: CheckovSkip = CheckovSkip {
 /// The checkov checks a tier's StatefulSet cannot pass, each with its reason.
 pub fn checkov_skips(site: &Site, tier: &Tier) -> Vec<&'static CheckovSkip> {
     let mut skips = vec![&SKIP_READ_ONLY_ROOT, &SKIP_HIGH_UID];
-    if labels_itself(site, tier) {
+    if tier.labels_itself {
         skips.extend([&SKIP_SIDECAR_LIVENESS, &SKIP_SIDECAR_READINESS]);
     }
     if !site.image.contains("@sha256:") {
         skips.push(&SKIP_DIGEST);
     }
-    if site.pull_policy != "Always" {
+    if site.pull_policy != PullPolicy::Always {
         skips.push(&SKIP_PULL_ALWAYS);
     }
     skips
@@ -167,7 +165,7 @@ pub fn statefulset(site: &Site, tier: &Tier, config_hash: &str) -> StatefulSet {
 fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
     let mut gateway = gateway_container(site, tier);
     let mut spec = PodSpec {
-        service_account_name: Some(if labels_itself(site, tier) {
+        service_account_name: Some(if tier.labels_itself {
             names::tier_service_account(site, tier)
         } else {
             names::service_account(site)
@@ -205,7 +203,7 @@ fn pod_spec(site: &Site, tier: &Tier) -> PodSpec {
         ..Default::default()
     };
     tier_options::extend_pod_spec(tier, &mut spec, &mut gateway);
-    spec.containers = if labels_itself(site, tier) {
+    spec.containers = if tier.labels_itself {
         vec![gateway, sidecars::role_labeler(site)]
     } else {
         vec![gateway]
@@ -220,7 +218,7 @@ fn init_containers(site: &Site, tier: &Tier) -> Vec<Container> {
         containers.push(sidecars::gan_trust(site, certificates));
     }
     // Last: the backup takes the role and trust the steps above wrote.
-    if let Some(restore) = sidecars::restore_of(site, tier) {
+    if let Some(restore) = &tier.restore {
         containers.extend(sidecars::fetch_backup(site, restore));
         containers.push(sidecars::prepare_backup(site, restore));
     }
@@ -259,7 +257,7 @@ fn gateway_container(site: &Site, tier: &Tier) -> Container {
     Container {
         name: GATEWAY_CONTAINER.to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         args: Some(gateway_args(site, tier)),
         // POD_NAME first: `$(POD_NAME)` in the arguments expands only from the container's own env.
         // The readiness probe of a pair node also asks whether the backup is in sync.
@@ -294,7 +292,7 @@ fn gateway_container(site: &Site, tier: &Tier) -> Container {
 /// then (after `--`) wrapper and JVM settings.
 fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
     let mut args = vec!["-n".to_owned(), "$(POD_NAME)".to_owned()];
-    if sidecars::restore_of(site, tier).is_some() {
+    if tier.restore.is_some() {
         // The image restores it on the gateway's first start only.
         args.extend(["-r".to_owned(), sidecars::backup_path()]);
     }
@@ -348,9 +346,12 @@ fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
             value_env("REDUNDANCY_GAN_PORT", &GAN_PORT.to_string()),
             value_env(
                 "REDUNDANCY_STANDBY_ACTIVITY_LEVEL",
-                site.redundancy.standby_activity_level,
+                &serde_name(&site.redundancy.standby_activity_level),
             ),
-            value_env("REDUNDANCY_MASTER_RECOVERY_MODE", site.redundancy.master_recovery_mode),
+            value_env(
+                "REDUNDANCY_MASTER_RECOVERY_MODE",
+                &serde_name(&site.redundancy.master_recovery_mode),
+            ),
         ]);
     } else {
         env.push(value_env("REDUNDANCY_MODE", "independent"));
@@ -358,7 +359,7 @@ fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
     Container {
         name: "prepare-data".to_owned(),
         image: Some(site.image.clone()),
-        image_pull_policy: Some(site.pull_policy.to_owned()),
+        image_pull_policy: Some(serde_name(&site.pull_policy)),
         command: Some(vec![format!("{SCRIPTS_DIR}/{PREPARE_DATA_SCRIPT}")]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),
@@ -410,43 +411,13 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
     if let Some(certificates) = &site.gateway_network.certificates {
         volumes.extend(sidecars::gan_volumes(site, tier, certificates));
     }
-    if let Some((restore_volume, _)) = sidecars::restore_of(site, tier).and_then(sidecars::restore_volume) {
+    if let Some((restore_volume, _)) = tier.restore.as_ref().and_then(sidecars::restore_volume) {
         volumes.push(restore_volume);
     }
-    if labels_itself(site, tier) {
+    if tier.labels_itself {
         volumes.push(sidecars::api_access_volume());
     }
     volumes
-}
-
-pub(super) fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
-    Volume {
-        name: volume.to_owned(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret.to_owned()),
-            default_mode: Some(SECRET_MODE),
-            items: Some(
-                keys.iter()
-                    .map(|key| KeyToPath {
-                        key: (*key).to_owned(),
-                        path: (*key).to_owned(),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-pub(super) fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: volume.to_owned(),
-        mount_path: path.to_owned(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
 }
 
 fn probe(script: &str, period: i32, timeout: i32, failures: i32) -> Probe {
@@ -461,72 +432,11 @@ fn probe(script: &str, period: i32, timeout: i32, failures: i32) -> Probe {
     }
 }
 
-/// Requests equal limits: Guaranteed QoS, and the JVM heap follows the memory limit.
-pub(super) fn resources(cpu: &str, memory: &str) -> ResourceRequirements {
-    let amounts = BTreeMap::from([
-        ("cpu".to_owned(), Quantity(cpu.to_owned())),
-        ("memory".to_owned(), Quantity(memory.to_owned())),
-    ]);
-    ResourceRequirements {
-        limits: Some(amounts.clone()),
-        requests: Some(amounts),
-        ..Default::default()
-    }
-}
-
-/// What the Pod Security Standard "restricted" asks of every container.
-pub(super) fn container_security_context() -> SecurityContext {
-    SecurityContext {
-        allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".to_owned()]),
-            ..Default::default()
-        }),
-        run_as_non_root: Some(true),
-        seccomp_profile: Some(runtime_default_seccomp()),
-        ..Default::default()
-    }
-}
-
-fn runtime_default_seccomp() -> SeccompProfile {
-    SeccompProfile {
-        type_: "RuntimeDefault".to_owned(),
-        ..Default::default()
-    }
-}
-
 fn container_port(name: &str, port: i32) -> ContainerPort {
     ContainerPort {
         name: Some(name.to_owned()),
         container_port: port,
         protocol: Some("TCP".to_owned()),
-        ..Default::default()
-    }
-}
-
-pub(super) fn pod_name_env() -> EnvVar {
-    field_env("POD_NAME", "metadata.name")
-}
-
-/// An environment variable from the downward API.
-pub(super) fn field_env(name: &str, field_path: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                field_path: field_path.to_owned(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-pub(super) fn value_env(name: &str, value: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value: Some(value.to_owned()),
         ..Default::default()
     }
 }

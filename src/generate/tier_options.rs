@@ -14,11 +14,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::config::{ACTIVATION_TOKEN_KEY, LICENSE_KEY_KEY, LICENSE_SECRET_DIR};
-use super::statefulset::{secret_volume, DATA_DIR, SECRET_MODE};
-use super::{int32, labels_itself, metadata, names, selector_labels, LABEL_ACTIVE};
+use super::pod::{mount, secret_volume, SECRET_MODE};
+use super::statefulset::DATA_DIR;
+use super::{int32, metadata, names, selector_labels, LABEL_ACTIVE};
 use crate::spec::{
-    Activation, DeviceServiceType, ExtraPort, LicenseSecrets, LicenseSettings, NetworkPeer, PortProtocol, Site,
-    TaintEffect, Tier, TolerationOperator, TrafficPolicy,
+    serde_name, Activation, DeviceServiceType, ExtraPort, LicenseSecrets, LicenseSettings, NetworkPeer, PortProtocol,
+    Site, Tier, TolerationOperator, TrafficPolicy,
 };
 
 const LICENSE_VOLUME: &str = "license-secret";
@@ -47,12 +48,7 @@ pub fn license_volume(site: &Site, tier: &Tier) -> Option<(Volume, VolumeMount)>
         Activation::Certificate => (CERTIFICATE_VOLUME, format!("{DATA_DIR}/{CERTIFICATE_DIR}")),
     };
     let keys = license_keys(*activation);
-    let mut mount = VolumeMount {
-        name: volume_name.to_owned(),
-        mount_path,
-        read_only: Some(true),
-        ..Default::default()
-    };
+    let mut mount = mount(volume_name, &mount_path, true);
     let volume = match secrets {
         LicenseSecrets::Shared(secret) => secret_volume(volume_name, secret, keys),
         LicenseSecrets::PerPod(secrets) => {
@@ -159,22 +155,9 @@ pub fn extend_pod_spec(tier: &Tier, pod_spec: &mut PodSpec, gateway: &mut Contai
                 .iter()
                 .map(|toleration| Toleration {
                     key: toleration.key.clone(),
-                    operator: Some(
-                        match toleration.operator.unwrap_or(TolerationOperator::Equal) {
-                            TolerationOperator::Equal => "Equal",
-                            TolerationOperator::Exists => "Exists",
-                        }
-                        .to_owned(),
-                    ),
+                    operator: Some(serde_name(&toleration.operator.unwrap_or(TolerationOperator::Equal))),
                     value: toleration.value.clone(),
-                    effect: toleration.effect.map(|effect| {
-                        match effect {
-                            TaintEffect::NoSchedule => "NoSchedule",
-                            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
-                            TaintEffect::NoExecute => "NoExecute",
-                        }
-                        .to_owned()
-                    }),
+                    effect: toleration.effect.as_ref().map(serde_name),
                     toleration_seconds: toleration.toleration_seconds,
                 })
                 .collect(),
@@ -235,17 +218,14 @@ pub fn extend_pod_spec(tier: &Tier, pod_spec: &mut PodSpec, gateway: &mut Contai
         gateway.ports.get_or_insert_with(Vec::new).push(ContainerPort {
             name: Some(port.name.clone()),
             container_port: int32(port.port),
-            protocol: Some(protocol(port).to_owned()),
+            protocol: Some(protocol(port)),
             ..Default::default()
         });
     }
 }
 
-fn protocol(port: &ExtraPort) -> &'static str {
-    match port.protocol.unwrap_or(PortProtocol::Tcp) {
-        PortProtocol::Tcp => "TCP",
-        PortProtocol::Udp => "UDP",
-    }
+fn protocol(port: &ExtraPort) -> String {
+    serde_name(&port.protocol.unwrap_or(PortProtocol::Tcp))
 }
 
 /// The device Service's name: `<site>-<tier>-devices`.
@@ -259,7 +239,7 @@ pub fn device_service_name(site: &Site, tier: &Tier) -> String {
 pub fn device_service(site: &Site, tier: &Tier) -> Option<Service> {
     let settings = tier.options.device_service.as_ref()?;
     let mut selector = selector_labels(site, Some(tier));
-    if labels_itself(site, tier) {
+    if tier.labels_itself {
         selector.insert(LABEL_ACTIVE.to_owned(), "true".to_owned());
     }
     let mut meta = metadata(site, Some(tier), device_service_name(site, tier));
@@ -270,21 +250,11 @@ pub fn device_service(site: &Site, tier: &Tier) -> Option<Service> {
     Some(Service {
         metadata: meta,
         spec: Some(ServiceSpec {
-            type_: Some(
-                match service_type {
-                    DeviceServiceType::LoadBalancer => "LoadBalancer",
-                    DeviceServiceType::NodePort => "NodePort",
-                }
-                .to_owned(),
-            ),
+            type_: Some(serde_name(&service_type)),
             selector: Some(selector),
-            external_traffic_policy: Some(
-                match settings.external_traffic_policy.unwrap_or(TrafficPolicy::Cluster) {
-                    TrafficPolicy::Cluster => "Cluster",
-                    TrafficPolicy::Local => "Local",
-                }
-                .to_owned(),
-            ),
+            external_traffic_policy: Some(serde_name(
+                &settings.external_traffic_policy.unwrap_or(TrafficPolicy::Cluster),
+            )),
             load_balancer_source_ranges: settings
                 .load_balancer_source_ranges
                 .clone()
@@ -298,7 +268,7 @@ pub fn device_service(site: &Site, tier: &Tier) -> Option<Service> {
                         port: int32(port.port),
                         target_port: Some(IntOrString::String(port.name.clone())),
                         node_port: port.node_port.map(int32),
-                        protocol: Some(protocol(port).to_owned()),
+                        protocol: Some(protocol(port)),
                         ..Default::default()
                     })
                     .collect(),
@@ -345,7 +315,7 @@ pub fn device_ports_rule(tier: &Tier) -> Option<NetworkPolicyIngressRule> {
                 .iter()
                 .map(|port| NetworkPolicyPort {
                     port: Some(IntOrString::Int(int32(port.port))),
-                    protocol: Some(protocol(port).to_owned()),
+                    protocol: Some(protocol(port)),
                     ..Default::default()
                 })
                 .collect(),

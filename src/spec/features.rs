@@ -3,7 +3,7 @@
 
 use super::site::{check_dns_label, check_dns_subdomain, is_dns_subdomain};
 use super::types::{BackupSource, CertificateSource, GanCertificates, GanTrust, HttpRoute, Restore, Rotation};
-use super::Problem;
+use super::{FieldPath, Problem};
 
 /// Gateway Network TLS from a shared CA.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub fn resolve_certificates(
     certificates: Option<&GanCertificates>,
     problems: &mut Vec<Problem>,
 ) -> Option<GanCertificateSettings> {
-    let path = "spec.gatewayNetwork.certificates";
+    let path = FieldPath::spec().field("gatewayNetwork").field("certificates");
     let source = certificates.and_then(|certificates| certificates.source);
     let trust = match (trust, source) {
         (Some(trust), Some(source)) => {
@@ -71,7 +71,7 @@ pub fn resolve_certificates(
             );
             if !agrees {
                 problems.push(Problem::new(
-                    format!("{path}.source"),
+                    path.field("source"),
                     "disagrees with spec.gatewayNetwork.trust, which replaces it: remove source",
                 ));
             }
@@ -92,7 +92,7 @@ pub fn resolve_certificates(
     }
     let certificates = certificates.cloned().unwrap_or_default();
     if let Some(secret) = &certificates.keystore_password_secret {
-        check_dns_subdomain(&format!("{path}.keystorePasswordSecret"), secret, problems);
+        check_dns_subdomain(path.field("keystorePasswordSecret").as_str(), secret, problems);
     }
     let cert_manager = trust == GanTrust::CertManager;
     if !cert_manager {
@@ -103,7 +103,7 @@ pub fn resolve_certificates(
         ] {
             if given.is_some() {
                 problems.push(Problem::new(
-                    format!("{path}.{field}"),
+                    path.field(field),
                     "is only read with trust certManager: with trust secret the Secrets' own certificates count",
                 ));
             }
@@ -113,14 +113,14 @@ pub fn resolve_certificates(
     let duration = text(&certificates.duration, DEFAULT_DURATION);
     let renew_before = text(&certificates.renew_before, DEFAULT_RENEW_BEFORE);
     let ca_duration = text(&certificates.ca_duration, DEFAULT_CA_DURATION);
-    let duration_seconds = go_duration_seconds(&format!("{path}.duration"), &duration, problems);
-    let renew_seconds = go_duration_seconds(&format!("{path}.renewBefore"), &renew_before, problems);
-    let ca_seconds = go_duration_seconds(&format!("{path}.caDuration"), &ca_duration, problems);
+    let duration_seconds = go_duration_seconds(path.field("duration").as_str(), &duration, problems);
+    let renew_seconds = go_duration_seconds(path.field("renewBefore").as_str(), &renew_before, problems);
+    let ca_seconds = go_duration_seconds(path.field("caDuration").as_str(), &ca_duration, problems);
     if let Some(duration_seconds) = duration_seconds {
         if duration_seconds < MINIMUM_DURATION_SECONDS {
             problems.push(
                 Problem::new(
-                    format!("{path}.duration"),
+                    path.field("duration"),
                     "must be at least 168h (a week): each renewal restarts the gateways",
                 )
                 .current(&duration)
@@ -130,7 +130,7 @@ pub fn resolve_certificates(
         if renew_seconds.is_some_and(|renew| renew == 0 || renew >= duration_seconds) {
             problems.push(
                 Problem::new(
-                    format!("{path}.renewBefore"),
+                    path.field("renewBefore"),
                     format!("must be more than 0 and less than the duration {duration}"),
                 )
                 .current(&renew_before),
@@ -139,7 +139,7 @@ pub fn resolve_certificates(
         if ca_seconds.is_some_and(|ca| ca <= duration_seconds) {
             problems.push(
                 Problem::new(
-                    format!("{path}.caDuration"),
+                    path.field("caDuration"),
                     format!("must be more than the duration {duration}: the CA outlives the certificates it signs"),
                 )
                 .current(&ca_duration)
@@ -149,12 +149,9 @@ pub fn resolve_certificates(
     }
     if ca_seconds.is_some_and(|ca| ca > MAXIMUM_CA_DURATION_SECONDS) {
         problems.push(
-            Problem::new(
-                format!("{path}.caDuration"),
-                "must be at most 876000h (a hundred years)",
-            )
-            .current(&ca_duration)
-            .proposed(DEFAULT_CA_DURATION),
+            Problem::new(path.field("caDuration"), "must be at most 876000h (a hundred years)")
+                .current(&ca_duration)
+                .proposed(DEFAULT_CA_DURATION),
         );
     }
     let ca_renew_before = match ca_seconds {
@@ -166,7 +163,7 @@ pub fn resolve_certificates(
         Rotation::Manual => false,
         Rotation::None => {
             problems.push(
-                Problem::new(format!("{path}.rotation"), "none is now called manual")
+                Problem::new(path.field("rotation"), "none is now called manual")
                     .current("none")
                     .proposed("manual"),
             );
@@ -216,10 +213,10 @@ fn go_duration_seconds(path: &str, text: &str, problems: &mut Vec<Problem>) -> O
 }
 
 pub fn resolve_http_route(route: &HttpRoute, problems: &mut Vec<Problem>) -> HttpRouteSettings {
-    let path = "spec.httpRoute";
+    let path = FieldPath::spec().field("httpRoute");
     if route.hostnames.is_empty() {
         problems.push(Problem::new(
-            format!("{path}.hostnames"),
+            path.field("hostnames"),
             "must list at least one host name",
         ));
     }
@@ -227,19 +224,23 @@ pub fn resolve_http_route(route: &HttpRoute, problems: &mut Vec<Problem>) -> Htt
         if !is_dns_subdomain(host.strip_prefix("*.").unwrap_or(host)) {
             problems.push(
                 Problem::new(
-                    format!("{path}.hostnames[{index}]"),
+                    path.field("hostnames").index(index),
                     format!("{host:?} is not a DNS name"),
                 )
                 .current(host),
             );
         }
     }
-    check_dns_subdomain(&format!("{path}.gateway.name"), &route.gateway.name, problems);
+    check_dns_subdomain(
+        path.field("gateway").field("name").as_str(),
+        &route.gateway.name,
+        problems,
+    );
     if let Some(namespace) = &route.gateway.namespace {
-        check_dns_label(&format!("{path}.gateway.namespace"), namespace, problems);
+        check_dns_label(path.field("gateway").field("namespace").as_str(), namespace, problems);
     }
     if let Some(section) = &route.gateway.section_name {
-        check_dns_subdomain(&format!("{path}.gateway.sectionName"), section, problems);
+        check_dns_subdomain(path.field("gateway").field("sectionName").as_str(), section, problems);
     }
     HttpRouteSettings {
         hostnames: route.hostnames.clone(),
@@ -260,22 +261,25 @@ pub fn resolve_restore(restore: &Restore, problems: &mut Vec<Problem>) -> Option
         volume_claim: restore.volume_claim.clone(),
         path: restore.path.clone(),
     };
-    resolve_source("spec.restore", &source, problems).map(|source| RestoreSettings { source, frontends })
+    resolve_source(&FieldPath::spec().field("restore"), &source, problems)
+        .map(|source| RestoreSettings { source, frontends })
 }
 
 /// The frontends' own backup (`spec.frontend.restore`).
 pub fn resolve_frontend_restore(source: &BackupSource, problems: &mut Vec<Problem>) -> Option<RestoreSettings> {
-    resolve_source("spec.frontend.restore", source, problems).map(|source| RestoreSettings {
-        source,
-        frontends: true,
+    resolve_source(&FieldPath::spec().field("frontend").field("restore"), source, problems).map(|source| {
+        RestoreSettings {
+            source,
+            frontends: true,
+        }
     })
 }
 
-fn resolve_source(path: &str, restore: &BackupSource, problems: &mut Vec<Problem>) -> Option<RestoreSource> {
+fn resolve_source(path: &FieldPath, restore: &BackupSource, problems: &mut Vec<Problem>) -> Option<RestoreSource> {
     let source = match (&restore.url, &restore.volume_claim) {
         (Some(url), None) => {
             if restore.path.is_some() {
-                problems.push(Problem::new(format!("{path}.path"), "is only read with volumeClaim"));
+                problems.push(Problem::new(path.field("path"), "is only read with volumeClaim"));
             }
             let url_ok = url.strip_prefix("https://").is_some_and(|rest| {
                 !rest.is_empty() && rest.chars().all(|c| c.is_ascii_graphic() && !"'\"\\`$".contains(c))
@@ -283,7 +287,7 @@ fn resolve_source(path: &str, restore: &BackupSource, problems: &mut Vec<Problem
             if !url_ok {
                 problems.push(
                     Problem::new(
-                        format!("{path}.url"),
+                        path.field("url"),
                         "must be an https:// URL without quotes, backslashes or '$'",
                     )
                     .current(url),
@@ -292,7 +296,7 @@ fn resolve_source(path: &str, restore: &BackupSource, problems: &mut Vec<Problem
             let sha256 = restore.sha256.clone().unwrap_or_default();
             if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
                 problems.push(Problem::new(
-                    format!("{path}.sha256"),
+                    path.field("sha256"),
                     "is required with url: the backup's SHA-256 as 64 hex digits (sha256sum backup.gwbk)",
                 ));
             }
@@ -302,9 +306,9 @@ fn resolve_source(path: &str, restore: &BackupSource, problems: &mut Vec<Problem
             }
         }
         (None, Some(claim)) => {
-            check_dns_subdomain(&format!("{path}.volumeClaim"), claim, problems);
+            check_dns_subdomain(path.field("volumeClaim").as_str(), claim, problems);
             if restore.sha256.is_some() {
-                problems.push(Problem::new(format!("{path}.sha256"), "is only read with url"));
+                problems.push(Problem::new(path.field("sha256"), "is only read with url"));
             }
             let file = restore.path.clone().unwrap_or_default();
             let file_ok = file.ends_with(".gwbk")
@@ -316,7 +320,7 @@ fn resolve_source(path: &str, restore: &BackupSource, problems: &mut Vec<Problem
             if !file_ok {
                 problems.push(
                     Problem::new(
-                        format!("{path}.path"),
+                        path.field("path"),
                         "must be a relative path to a .gwbk file inside the volume (letters, digits, '/', '.', '_', '-')",
                     )
                     .current(&file),

@@ -2,7 +2,7 @@
 
 use serde_norway::Value;
 
-use super::schema_check::join;
+use super::path::FieldPath;
 
 /// Applies `patch` to `target`: a mapping merges key by key, `null` removes a key, anything else
 /// (lists included) replaces.
@@ -27,27 +27,27 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 }
 
 /// Every field path a patch writes, below `prefix` (`spec.frontend`, `spec.frontend.replicas`, ...).
-pub fn paths(patch: &Value, prefix: &str) -> Vec<String> {
+pub fn paths(patch: &Value, prefix: &FieldPath) -> Vec<FieldPath> {
     let mut found = Vec::new();
     collect(patch, prefix, &mut found);
     found
 }
 
-fn collect(value: &Value, path: &str, found: &mut Vec<String>) {
+fn collect(value: &Value, path: &FieldPath, found: &mut Vec<FieldPath>) {
     match value {
         Value::Mapping(mapping) => {
             for (key, child) in mapping {
-                let child_path = match key.as_str() {
-                    Some(key) => join(path, key),
-                    None => continue,
+                let Some(key) = key.as_str() else {
+                    continue;
                 };
+                let child_path = path.field(key);
                 found.push(child_path.clone());
                 collect(child, &child_path, found);
             }
         }
         Value::Sequence(sequence) => {
             for (index, item) in sequence.iter().enumerate() {
-                let item_path = format!("{path}[{index}]");
+                let item_path = path.index(index);
                 found.push(item_path.clone());
                 collect(item, &item_path, found);
             }
@@ -73,8 +73,12 @@ mod tests {
 
     #[test]
     fn lists_the_paths_a_patch_writes() {
+        let found: Vec<String> = paths(&yaml("{frontend: {replicas: 3}, modules: [a]}"), &FieldPath::spec())
+            .into_iter()
+            .map(String::from)
+            .collect();
         assert_eq!(
-            paths(&yaml("{frontend: {replicas: 3}, modules: [a]}"), "spec"),
+            found,
             [
                 "spec.frontend",
                 "spec.frontend.replicas",

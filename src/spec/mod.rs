@@ -4,9 +4,11 @@
 //! the structure against the schema derived from the types, then serde into the types, then the
 //! rules no schema can say (names, versions, quantities, which tiers fit which architecture).
 
+mod environment;
 mod features;
 mod merge;
 mod options;
+mod path;
 mod quantity;
 mod schema_check;
 mod site;
@@ -21,6 +23,7 @@ pub use options::{
     is_generated_env, is_owned_pod_key, mount_collides, LicenseSecrets, LicenseSettings, TierOptions,
     GENERATED_VOLUMES, MINIMUM_8_1_PATCH,
 };
+pub use path::FieldPath;
 pub use quantity::Quantity;
 pub use schema_check::nearest as nearest_name;
 pub use site::{is_dns_label, is_dns_subdomain};
@@ -71,8 +74,21 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// The JSON Schema of an `IgnitionCluster`, derived from the types once per process.
+/// The JSON Schema of an `IgnitionCluster` (`ignition-krm schema`), derived from the types once per
+/// process, an environment's from `Spec`'s.
 pub fn json_schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut schema = check_schema().clone();
+        environment::derive_schema(&mut schema);
+        schema
+    })
+}
+
+/// What a spec is checked against: [`json_schema`] before an environment's fields are derived. They
+/// are not needed here (an environment is checked merged over the base, as a whole spec), so a run
+/// does not pay for deriving them.
+fn check_schema() -> &'static serde_json::Value {
     static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
     SCHEMA.get_or_init(|| schemars::schema_for!(IgnitionCluster).to_value())
 }
@@ -118,7 +134,7 @@ impl Loaded {
                 format!("known: {}", known.join(", "))
             };
             Problem::new(
-                schema_check::join("metadata.annotations", ENVIRONMENT_ANNOTATION),
+                FieldPath::metadata().field("annotations").field(ENVIRONMENT_ANNOTATION),
                 format!("environment {name:?} is not in spec.environments ({known})"),
             )
             .current(name)
@@ -163,7 +179,7 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
         Some(Value::Mapping(overrides)) => {
             for (key, patch) in &overrides {
                 let Some(name) = key.as_str() else {
-                    problems.push(Problem::new("spec.environments", "environment names must be strings"));
+                    problems.push(Problem::new(environments_path(), "environment names must be strings"));
                     continue;
                 };
                 match load_environment(&base_object, name, patch, &base_problems) {
@@ -175,7 +191,7 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
             }
         }
         Some(other) => problems.push(Problem::new(
-            "spec.environments",
+            environments_path(),
             format!(
                 "expected a mapping of environment names to partial specs, found {}",
                 crate::krm::type_name(&other)
@@ -194,7 +210,7 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
 /// as a required field with the wrong type).
 fn load_base(object: &Value) -> Result<Site, Vec<Problem>> {
     let mut problems = Vec::new();
-    schema_check::check(json_schema(), object, "", &mut problems);
+    schema_check::check(check_schema(), object, "", &mut problems);
     check_tiers_fit_architecture(object, &mut problems);
     if problems.is_empty() {
         let cluster: IgnitionCluster = serde_norway::from_value(object.clone())
@@ -214,14 +230,10 @@ fn load_base(object: &Value) -> Result<Site, Vec<Problem>> {
     Err(problems)
 }
 
-/// Fields an environment may not change: the architecture decides every object's name, and
-/// environments do not nest.
-const FIXED_IN_ENVIRONMENTS: &[&str] = &["architecture", "environments"];
-
 /// One environment: its name and patch checked, merged over the base, validated as a whole, and each
 /// problem reported at the environment's own field when the environment wrote that field.
 fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Problem]) -> Result<Site, Vec<Problem>> {
-    let path = schema_check::join("spec.environments", name);
+    let path = environments_path().field(name);
     let mut problems = Vec::new();
     if let Err(message) = site::dns_label_rule(name) {
         problems.push(Problem::new(&path, format!("environment name {name:?} {message}")).current(name));
@@ -239,10 +251,10 @@ fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Pr
     let patch = match patch {
         Value::Null => Value::Mapping(Default::default()),
         Value::Mapping(mapping) => {
-            for field in FIXED_IN_ENVIRONMENTS {
+            for field in environment::FIXED_IN_ENVIRONMENTS {
                 if mapping.contains_key(*field) {
                     problems.push(Problem::new(
-                        schema_check::join(&path, field),
+                        path.field(field),
                         "cannot be changed by an environment: it is fixed by the base spec",
                     ));
                 }
@@ -265,37 +277,41 @@ fn load_environment(base: &Value, name: &str, patch: &Value, base_problems: &[Pr
     }
     let mut merged = base.clone();
     merge::merge_patch(&mut merged["spec"], &patch);
-    let written = merge::paths(&patch, "spec");
+    let spec = FieldPath::spec();
+    let written = merge::paths(&patch, &spec);
     load_base(&merged).map_err(|found| {
         found
             .into_iter()
             .filter_map(|problem| {
-                let in_patch = written.iter().any(|field| {
-                    problem.path == *field
-                        || problem.path.starts_with(&format!("{field}."))
-                        || problem.path.starts_with(&format!("{field}["))
-                });
+                let in_patch = written
+                    .iter()
+                    .any(|field| path::is_within(&problem.path, field.as_str()));
                 // A base problem under a mapping the environment also writes (a typo in the base's
                 // `ingress` when the environment sets `ingress.host`) is the base's, reported once.
-                let base_only = base_problems.contains(&problem) && !written.contains(&problem.path);
+                let base_only =
+                    base_problems.contains(&problem) && !written.iter().any(|field| field.as_str() == problem.path);
                 if base_only {
                     None
-                } else if in_patch {
-                    let rest = &problem.path["spec".len()..];
+                } else if let Some(moved) = path::rebase(&problem.path, &spec, &path).filter(|_| in_patch) {
                     Some(Problem {
-                        path: format!("{path}{rest}"),
+                        path: moved.into(),
                         ..problem
                     })
                 } else {
                     Some(Problem {
                         message: format!("merged over the base, {}: {}", problem.path, problem.message),
-                        path: path.clone(),
+                        path: (&path).into(),
                         ..problem
                     })
                 }
             })
             .collect()
     })
+}
+
+/// `spec.environments`.
+fn environments_path() -> FieldPath {
+    FieldPath::spec().field("environments")
 }
 
 /// Which tiers a spec may give depends on its architecture. Checked on the raw object, next to the
@@ -315,7 +331,7 @@ fn check_tiers_fit_architecture(object: &Value, problems: &mut Vec<Problem>) {
     };
     for field in misplaced {
         if spec.get(field).is_some() {
-            problems.push(Problem::new(format!("spec.{field}"), message));
+            problems.push(Problem::new(FieldPath::spec().field(field), message));
         }
     }
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::path::{join, FieldPath};
 use super::quantity::Quantity;
-use super::schema_check::join;
 use super::site::{check_dns_label, check_dns_subdomain, is_dns_label, is_dns_subdomain, Tier, TierKind, VersionLine};
 use super::types::{Activation, FrontendTier, License, QuantityText, RedundantTier, Spec};
 use super::Problem;
@@ -315,7 +315,6 @@ pub fn check_version_floor(version: &str, line: Option<VersionLine>, problems: &
 
 /// The raw settings of one tier, wherever the spec keeps them.
 struct RawTier<'a> {
-    path: &'static str,
     license: Option<&'a License>,
     modules: Option<&'a Vec<String>>,
     accept_module_licenses: Option<&'a Vec<String>>,
@@ -327,10 +326,9 @@ struct RawTier<'a> {
 }
 
 fn raw_tier(spec: &Spec, kind: TierKind) -> RawTier<'_> {
-    fn redundant<'a>(path: &'static str, tier: Option<&'a RedundantTier>) -> RawTier<'a> {
+    fn redundant(tier: Option<&RedundantTier>) -> RawTier<'_> {
         match tier {
             Some(tier) => RawTier {
-                path,
                 license: tier.license.as_ref(),
                 modules: tier.modules.as_ref(),
                 accept_module_licenses: tier.accept_module_licenses.as_ref(),
@@ -340,12 +338,12 @@ fn raw_tier(spec: &Spec, kind: TierKind) -> RawTier<'_> {
                 device_service: tier.device_service.as_ref(),
                 network_policy: tier.network_policy.as_ref(),
             },
-            None => RawTier::empty(path),
+            None => RawTier::empty(),
         }
     }
     match kind {
-        TierKind::Gateway => redundant("spec.gateway", spec.gateway.as_ref()),
-        TierKind::Backend => redundant("spec.backend", spec.backend.as_ref()),
+        TierKind::Gateway => redundant(spec.gateway.as_ref()),
+        TierKind::Backend => redundant(spec.backend.as_ref()),
         TierKind::Frontend => match spec.frontend.as_ref() {
             Some(FrontendTier {
                 license,
@@ -360,17 +358,16 @@ fn raw_tier(spec: &Spec, kind: TierKind) -> RawTier<'_> {
                 accept_module_licenses: accept_module_licenses.as_ref(),
                 accept_module_certs: accept_module_certs.as_ref(),
                 pod: pod.as_ref(),
-                ..RawTier::empty("spec.frontend")
+                ..RawTier::empty()
             },
-            None => RawTier::empty("spec.frontend"),
+            None => RawTier::empty(),
         },
     }
 }
 
 impl RawTier<'_> {
-    fn empty(path: &'static str) -> Self {
+    fn empty() -> Self {
         RawTier {
-            path,
             license: None,
             modules: None,
             accept_module_licenses: None,
@@ -391,24 +388,24 @@ pub fn resolve_tier_options(
     problems: &mut Vec<Problem>,
 ) -> TierOptions {
     let raw = raw_tier(spec, tier.kind);
-    let path = raw.path;
+    let path = tier.kind.path();
     let license = match (raw.license, spec.license.as_ref()) {
-        (Some(license), _) => Some((format!("{path}.license"), license)),
-        (None, Some(license)) => Some(("spec.license".to_owned(), license)),
+        (Some(license), _) => Some((path.field("license"), license)),
+        (None, Some(license)) => Some((FieldPath::spec().field("license"), license)),
         (None, None) => None,
     }
-    .and_then(|(license_path, license)| resolve_license(&license_path, license, tier, problems));
+    .and_then(|(license_path, license)| resolve_license(license_path.as_str(), license, tier, problems));
 
-    let (modules_path, modules) = pick(path, "modules", raw.modules, spec.modules.as_ref());
-    check_module_ids(&modules_path, &modules, ModuleIds::Short, problems);
+    let (modules_path, modules) = pick(&path, "modules", raw.modules, spec.modules.as_ref());
+    check_module_ids(modules_path.as_str(), &modules, ModuleIds::Short, problems);
     let (licenses_path, accept_module_licenses) = pick(
-        path,
+        &path,
         "acceptModuleLicenses",
         raw.accept_module_licenses,
         spec.accept_module_licenses.as_ref(),
     );
     let (certs_path, accept_module_certs) = pick(
-        path,
+        &path,
         "acceptModuleCerts",
         raw.accept_module_certs,
         spec.accept_module_certs.as_ref(),
@@ -417,7 +414,7 @@ pub fn resolve_tier_options(
         (&licenses_path, &accept_module_licenses),
         (&certs_path, &accept_module_certs),
     ] {
-        check_module_ids(field_path, list, ModuleIds::Qualified, problems);
+        check_module_ids(field_path.as_str(), list, ModuleIds::Qualified, problems);
         if !list.is_empty() && line == Some(VersionLine::V8_1) {
             // IA's 8.1 image has no module acceptance variables (8.3 Docker Image page).
             problems.push(Problem::new(
@@ -428,23 +425,27 @@ pub fn resolve_tier_options(
     }
 
     let pod = raw.pod.cloned().unwrap_or_default();
-    check_pod(&format!("{path}.pod"), &pod, problems);
+    check_pod(path.field("pod").as_str(), &pod, problems);
     let ports = raw.ports.cloned().unwrap_or_default();
-    check_ports(&format!("{path}.ports"), &ports, problems);
+    check_ports(path.field("ports").as_str(), &ports, problems);
     let device_service = raw.device_service.cloned();
     if let Some(service) = &device_service {
-        check_device_service(&format!("{path}.deviceService"), service, &ports, problems);
+        check_device_service(path.field("deviceService").as_str(), service, &ports, problems);
     } else if let Some((index, _)) = ports.iter().enumerate().find(|(_, port)| port.node_port.is_some()) {
         problems.push(Problem::new(
-            format!("{path}.ports[{index}].nodePort"),
-            format!("is only read with {path}.deviceService"),
+            path.field("ports").index(index).field("nodePort"),
+            format!("is only read with {}", path.field("deviceService")),
         ));
     }
     let ingress_from = raw
         .network_policy
         .and_then(|policy| policy.ingress_from.clone())
         .unwrap_or_default();
-    check_peers(&format!("{path}.networkPolicy.ingressFrom"), &ingress_from, problems);
+    check_peers(
+        path.field("networkPolicy").field("ingressFrom").as_str(),
+        &ingress_from,
+        problems,
+    );
     TierOptions {
         license,
         modules,
@@ -462,18 +463,23 @@ pub fn resolve_tier_options(
 pub fn check_spec_license_is_read(spec: &Spec, tiers: &[Tier], problems: &mut Vec<Problem>) {
     if spec.license.is_some() && tiers.iter().all(|tier| raw_tier(spec, tier.kind).license.is_some()) {
         problems.push(Problem::new(
-            "spec.license",
+            FieldPath::spec().field("license"),
             "is not read: every tier gives its own license (remove it, or a tier's own)",
         ));
     }
 }
 
 /// A tier's list when it gives one, else the spec-wide list; with the path where it was written.
-fn pick(path: &str, field: &str, tier: Option<&Vec<String>>, spec: Option<&Vec<String>>) -> (String, Vec<String>) {
+fn pick(
+    path: &FieldPath,
+    field: &str,
+    tier: Option<&Vec<String>>,
+    spec: Option<&Vec<String>>,
+) -> (FieldPath, Vec<String>) {
     match (tier, spec) {
-        (Some(list), _) => (format!("{path}.{field}"), list.clone()),
-        (None, Some(list)) => (format!("spec.{field}"), list.clone()),
-        (None, None) => (format!("spec.{field}"), Vec::new()),
+        (Some(list), _) => (path.field(field), list.clone()),
+        (None, Some(list)) => (FieldPath::spec().field(field), list.clone()),
+        (None, None) => (FieldPath::spec().field(field), Vec::new()),
     }
 }
 

@@ -7,6 +7,7 @@
 use serde_json::Value as Json;
 use serde_norway::Value;
 
+use super::path::{join, split, Segment};
 use super::Problem;
 use crate::krm::type_name;
 
@@ -212,16 +213,6 @@ fn check_mapping(root: &Json, node: &Json, mapping: &serde_norway::Mapping, path
     }
 }
 
-/// Joins a field path the way kpt and kubectl print them; keys that are not plain words are quoted.
-pub fn join(path: &str, key: &str) -> String {
-    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    match (path.is_empty(), plain) {
-        (true, true) => key.to_owned(),
-        (false, true) => format!("{path}.{key}"),
-        (_, false) => format!("{path}[{key:?}]"),
-    }
-}
-
 /// The known name closest to `word`, if it is close enough to be a likely typo.
 pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let word_lower = word.to_ascii_lowercase();
@@ -250,7 +241,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Removes the field a problem path names (`spec.a.b`, `spec.list[2]`, `spec.map["k.x"]`), if present.
 /// Paths are the ones [`join`] builds.
 pub fn remove_path(value: &mut Value, path: &str) {
-    let segments = split_path(path);
+    let segments = split(path);
     let Some((last, parents)) = segments.split_last() else {
         return;
     };
@@ -278,55 +269,6 @@ pub fn remove_path(value: &mut Value, path: &str) {
         }
         _ => {}
     }
-}
-
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-fn split_path(path: &str) -> Vec<Segment> {
-    let mut segments = Vec::new();
-    let mut rest = path;
-    while !rest.is_empty() {
-        if let Some(tail) = rest.strip_prefix('.') {
-            rest = tail;
-        } else if let Some(tail) = rest.strip_prefix("[\"") {
-            // A quoted key, written with Rust's `{:?}`: read it back as a JSON string.
-            let mut end = None;
-            let mut escaped = false;
-            for (offset, c) in tail.char_indices() {
-                match c {
-                    '\\' if !escaped => escaped = true,
-                    '"' if !escaped => {
-                        end = Some(offset);
-                        break;
-                    }
-                    _ => escaped = false,
-                }
-            }
-            let Some(end) = end else {
-                return segments;
-            };
-            let key = serde_json::from_str(&format!("\"{}\"", &tail[..end])).unwrap_or_else(|_| tail[..end].to_owned());
-            segments.push(Segment::Key(key));
-            rest = tail[end + 1..].strip_prefix(']').unwrap_or(&tail[end + 1..]);
-        } else if let Some(tail) = rest.strip_prefix('[') {
-            let Some((index, after)) = tail.split_once(']') else {
-                return segments;
-            };
-            match index.parse() {
-                Ok(index) => segments.push(Segment::Index(index)),
-                Err(_) => return segments,
-            }
-            rest = after;
-        } else {
-            let end = rest.find(['.', '[']).unwrap_or(rest.len());
-            segments.push(Segment::Key(rest[..end].to_owned()));
-            rest = &rest[end..];
-        }
-    }
-    segments
 }
 
 #[cfg(test)]

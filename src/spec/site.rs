@@ -6,7 +6,7 @@ pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSett
 use super::options::{check_spec_license_is_read, check_version_floor, resolve_tier_options, TierOptions};
 use super::quantity::Quantity;
 use super::types::*;
-use super::Problem;
+use super::{FieldPath, Problem};
 
 /// The Ignition release line; file locations and some options differ between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,12 @@ pub enum TierKind {
 }
 
 impl TierKind {
+    /// Where the spec gives the tier: `spec.gateway`, `spec.backend`, `spec.frontend` (the field is
+    /// named as the component).
+    pub fn path(self) -> FieldPath {
+        FieldPath::spec().field(self.component())
+    }
+
     /// The `app.kubernetes.io/component` label and the suffix of the tier's object names.
     pub fn component(self) -> &'static str {
         match self {
@@ -51,6 +57,12 @@ pub struct Tier {
     pub autoscaling: Option<AutoscalingSettings>,
     /// Licence, modules, escape hatches and device ports of this tier.
     pub options: TierOptions,
+    /// The pods label themselves active or standby (a pair with active-only routing), so that the
+    /// tier's client Service reaches the Active node only.
+    pub labels_itself: bool,
+    /// The backup the tier restores: the site's (`spec.restore`) for a pair or backend, and for the
+    /// frontends their own (`spec.frontend.restore`) or the site's with `spec.restore.frontends`.
+    pub restore: Option<RestoreSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +101,7 @@ pub struct IngressSettings {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayNetworkSettings {
-    pub security_policy: &'static str,
+    pub security_policy: SecurityPolicy,
     pub require_two_way_auth: bool,
     pub whitelist: Vec<String>,
     pub certificates: Option<GanCertificateSettings>,
@@ -97,8 +109,8 @@ pub struct GatewayNetworkSettings {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedundancySettings {
-    pub standby_activity_level: &'static str,
-    pub master_recovery_mode: &'static str,
+    pub standby_activity_level: StandbyActivityLevel,
+    pub master_recovery_mode: MasterRecoveryMode,
     /// Users reach only the Active node of a pair.
     pub active_only_routing: bool,
 }
@@ -111,10 +123,10 @@ pub struct Site {
     pub architecture: Architecture,
     pub version: String,
     pub version_line: VersionLine,
-    pub edition: &'static str,
+    pub edition: Edition,
     pub timezone: String,
     pub image: String,
-    pub pull_policy: &'static str,
+    pub pull_policy: PullPolicy,
     pub pull_secrets: Vec<String>,
     pub admin_username: String,
     pub admin_password_secret: String,
@@ -125,11 +137,8 @@ pub struct Site {
     pub gateway_network: GatewayNetworkSettings,
     pub redundancy: RedundancySettings,
     pub http_route: Option<HttpRouteSettings>,
-    pub restore: Option<RestoreSettings>,
     /// Both nodes of a pair may share a node (preferred, not required, anti-affinity).
     pub single_node: bool,
-    /// scaleout: the frontends' own backup (`spec.frontend.restore`).
-    pub frontend_restore: Option<RestoreSettings>,
 }
 
 impl Site {
@@ -173,21 +182,17 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         check_dns_label("metadata.namespace", namespace, &mut problems);
     }
 
-    let edition = match spec.edition.unwrap_or(Edition::Standard) {
-        Edition::Standard => "standard",
-        Edition::Edge => "edge",
-        Edition::Maker => "maker",
-        Edition::Cloud => {
-            if version_line == Some(VersionLine::V8_1) {
-                problems.push(
-                    Problem::new("spec.edition", "the cloud edition exists from Ignition 8.3 on")
-                        .current("cloud")
-                        .proposed("standard"),
-                );
-            }
-            "cloud"
-        }
-    };
+    let edition = spec.edition.unwrap_or(Edition::Standard);
+    if edition == Edition::Cloud && version_line == Some(VersionLine::V8_1) {
+        problems.push(
+            Problem::new(
+                FieldPath::spec().field("edition"),
+                "the cloud edition exists from Ignition 8.3 on",
+            )
+            .current(serde_name(&edition))
+            .proposed(serde_name(&Edition::Standard)),
+        );
+    }
 
     let timezone = spec.timezone.clone().unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned());
     let timezone_ok = !timezone.is_empty()
@@ -200,7 +205,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
     if !timezone_ok {
         problems.push(
             Problem::new(
-                "spec.timezone",
+                FieldPath::spec().field("timezone"),
                 format!("{timezone:?} is not an IANA time zone name such as America/Chicago or UTC"),
             )
             .current(&timezone)
@@ -217,7 +222,15 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
     let image = resolve_image(&image_spec, &spec.version, &mut problems);
     let pull_secrets = image_spec.pull_secrets.clone().unwrap_or_default();
     for (index, secret) in pull_secrets.iter().enumerate() {
-        check_dns_subdomain(&format!("spec.image.pullSecrets[{index}]"), secret, &mut problems);
+        check_dns_subdomain(
+            FieldPath::spec()
+                .field("image")
+                .field("pullSecrets")
+                .index(index)
+                .as_str(),
+            secret,
+            &mut problems,
+        );
     }
 
     let admin_username = spec
@@ -231,23 +244,40 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !username_ok {
         problems.push(
-            Problem::new("spec.adminUsername", "must be 1 to 64 letters, digits, '.', '_' or '-'")
-                .current(&admin_username)
-                .proposed(DEFAULT_ADMIN_USERNAME),
+            Problem::new(
+                FieldPath::spec().field("adminUsername"),
+                "must be 1 to 64 letters, digits, '.', '_' or '-'",
+            )
+            .current(&admin_username)
+            .proposed(DEFAULT_ADMIN_USERNAME),
         );
     }
-    check_dns_subdomain("spec.adminPasswordSecret", &spec.admin_password_secret, &mut problems);
+    check_dns_subdomain(
+        FieldPath::spec().field("adminPasswordSecret").as_str(),
+        &spec.admin_password_secret,
+        &mut problems,
+    );
 
     if let Some(mode) = &spec.deployment_mode {
         if version_line == Some(VersionLine::V8_1) {
-            problems
-                .push(Problem::new("spec.deploymentMode", "deployment modes exist from Ignition 8.3 on").current(mode));
+            problems.push(
+                Problem::new(
+                    FieldPath::spec().field("deploymentMode"),
+                    "deployment modes exist from Ignition 8.3 on",
+                )
+                .current(mode),
+            );
         }
         let ok =
             !mode.is_empty() && mode.len() <= 63 && mode.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
         if !ok {
-            problems
-                .push(Problem::new("spec.deploymentMode", "must be 1 to 63 letters, digits, '_' or '-'").current(mode));
+            problems.push(
+                Problem::new(
+                    FieldPath::spec().field("deploymentMode"),
+                    "must be 1 to 63 letters, digits, '_' or '-'",
+                )
+                .current(mode),
+            );
         }
     }
 
@@ -276,13 +306,13 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         .and_then(|source| resolve_frontend_restore(source, &mut problems));
     if frontend_restore.is_some() && restore.as_ref().is_some_and(|restore| restore.frontends) {
         problems.push(Problem::new(
-            "spec.frontend.restore",
+            FieldPath::spec().field("frontend").field("restore"),
             "cannot be given with spec.restore.frontends: true: the frontends restore one backup, choose which",
         ));
     }
     if spec.redundancy.is_some() && !tiers.iter().any(Tier::is_redundant) {
         problems.push(Problem::new(
-            "spec.redundancy",
+            FieldPath::spec().field("redundancy"),
             "is only read for a master/backup pair, and this spec has a single backend (spec.backend.replicas: 1)",
         ));
     }
@@ -292,16 +322,21 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         active_only_routing,
         // Cold as in the reference charts (Apollogeddon/ignition-helm `common/templates/_helpers.tpl`,
         // redundancy.standbyactivitylevel): a Warm or Hot Backup opens the PLC connections too.
-        standby_activity_level: match redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Cold) {
-            StandbyActivityLevel::Cold => "Cold",
-            StandbyActivityLevel::Warm => "Warm",
-            StandbyActivityLevel::Hot => "Hot",
-        },
-        master_recovery_mode: match redundancy.master_recovery_mode.unwrap_or(MasterRecoveryMode::Automatic) {
-            MasterRecoveryMode::Automatic => "Automatic",
-            MasterRecoveryMode::Manual => "Manual",
-        },
+        standby_activity_level: redundancy.standby_activity_level.unwrap_or(StandbyActivityLevel::Cold),
+        master_recovery_mode: redundancy.master_recovery_mode.unwrap_or(MasterRecoveryMode::Automatic),
     };
+
+    // The decisions each generator would otherwise repeat, made once per tier.
+    for tier in &mut tiers {
+        tier.labels_itself = tier.is_redundant() && active_only_routing;
+        tier.restore = if tier.kind == TierKind::Frontend {
+            frontend_restore
+                .clone()
+                .or_else(|| restore.clone().filter(|restore| restore.frontends))
+        } else {
+            restore.clone()
+        };
+    }
 
     if !problems.is_empty() {
         return Err(problems);
@@ -316,11 +351,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         edition,
         timezone,
         image,
-        pull_policy: match image_spec.pull_policy.unwrap_or(PullPolicy::IfNotPresent) {
-            PullPolicy::Always => "Always",
-            PullPolicy::IfNotPresent => "IfNotPresent",
-            PullPolicy::Never => "Never",
-        },
+        pull_policy: image_spec.pull_policy.unwrap_or(PullPolicy::IfNotPresent),
         pull_secrets,
         admin_username,
         admin_password_secret: spec.admin_password_secret.clone(),
@@ -330,9 +361,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         gateway_network,
         redundancy,
         http_route,
-        restore,
         single_node: spec.single_node.unwrap_or(false),
-        frontend_restore,
     })
 }
 
@@ -355,7 +384,11 @@ fn check_version(version: &str, problems: &mut Vec<Problem>) -> Option<VersionLi
         } else {
             format!("{version:?} is not an exact Ignition release: write major.minor.patch, such as 8.3.3 or 8.1.48")
         };
-        problems.push(Problem::new("spec.version", message).current(version).proposed("8.3.3"));
+        problems.push(
+            Problem::new(FieldPath::spec().field("version"), message)
+                .current(version)
+                .proposed("8.3.3"),
+        );
     }
     line
 }
@@ -367,14 +400,14 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
             if let Some(replicas) = gateway.replicas.filter(|replicas| *replicas != 2) {
                 problems.push(
                     Problem::new(
-                        "spec.gateway.replicas",
+                        FieldPath::spec().field("gateway").field("replicas"),
                         "a failover pair is exactly 2 gateways (master and backup); use architecture scaleout for more",
                     )
                     .current(replicas.to_string())
                     .proposed("2"),
                 );
             }
-            vec![redundant_tier(TierKind::Gateway, &gateway, 2, "spec.gateway", problems)]
+            vec![redundant_tier(TierKind::Gateway, &gateway, 2, problems)]
         }
         Architecture::Scaleout => {
             let backend = spec.backend.clone().unwrap_or_default();
@@ -386,7 +419,7 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
                 .as_ref()
                 .map(|autoscaling| resolve_autoscaling(autoscaling, frontend.replicas, problems));
             vec![
-                redundant_tier(TierKind::Backend, &backend, backend_replicas, "spec.backend", problems),
+                redundant_tier(TierKind::Backend, &backend, backend_replicas, problems),
                 Tier {
                     kind: TierKind::Frontend,
                     replicas: autoscaling.as_ref().map_or_else(
@@ -394,15 +427,30 @@ fn resolve_tiers(spec: &Spec, problems: &mut Vec<Problem>) -> Vec<Tier> {
                         |autoscaling| autoscaling.min_replicas,
                     ),
                     autoscaling,
-                    cpu: check_cpu("spec.frontend.resources.cpu", resources.cpu.as_ref(), "1", problems),
+                    cpu: check_cpu(
+                        FieldPath::spec()
+                            .field("frontend")
+                            .field("resources")
+                            .field("cpu")
+                            .as_str(),
+                        resources.cpu.as_ref(),
+                        "1",
+                        problems,
+                    ),
                     memory: check_memory(
-                        "spec.frontend.resources.memory",
+                        FieldPath::spec()
+                            .field("frontend")
+                            .field("resources")
+                            .field("memory")
+                            .as_str(),
                         resources.memory.as_ref(),
                         "2Gi",
                         problems,
                     ),
                     storage: None,
                     options: TierOptions::default(),
+                    labels_itself: false,
+                    restore: None,
                 },
             ]
         }
@@ -418,7 +466,7 @@ fn resolve_autoscaling(
         // Two owners of one number: Argo CD would fight the autoscaler on every sync.
         problems.push(
             Problem::new(
-                "spec.frontend.replicas",
+                FieldPath::spec().field("frontend").field("replicas"),
                 "cannot be given with spec.frontend.autoscaling, which owns the frontend count: remove it (in an environment, set it to null)",
             )
             .current(replicas.to_string()),
@@ -428,7 +476,10 @@ fn resolve_autoscaling(
     if min_replicas > autoscaling.max_replicas {
         problems.push(
             Problem::new(
-                "spec.frontend.autoscaling.minReplicas",
+                FieldPath::spec()
+                    .field("frontend")
+                    .field("autoscaling")
+                    .field("minReplicas"),
                 format!(
                     "must not be more than maxReplicas ({}), found {min_replicas}",
                     autoscaling.max_replicas
@@ -447,34 +498,44 @@ fn resolve_autoscaling(
     }
 }
 
-fn redundant_tier(
-    kind: TierKind,
-    tier: &RedundantTier,
-    replicas: u32,
-    path: &str,
-    problems: &mut Vec<Problem>,
-) -> Tier {
+fn redundant_tier(kind: TierKind, tier: &RedundantTier, replicas: u32, problems: &mut Vec<Problem>) -> Tier {
+    let path = kind.path();
     let resources = tier.resources.clone().unwrap_or_default();
     let storage = tier.storage.clone().unwrap_or_default();
     if let Some(class) = &storage.storage_class_name {
-        check_dns_subdomain(&format!("{path}.storage.storageClassName"), class, problems);
+        check_dns_subdomain(
+            path.field("storage").field("storageClassName").as_str(),
+            class,
+            problems,
+        );
     }
     Tier {
         kind,
         replicas,
-        cpu: check_cpu(&format!("{path}.resources.cpu"), resources.cpu.as_ref(), "2", problems),
+        cpu: check_cpu(
+            path.field("resources").field("cpu").as_str(),
+            resources.cpu.as_ref(),
+            "2",
+            problems,
+        ),
         memory: check_memory(
-            &format!("{path}.resources.memory"),
+            path.field("resources").field("memory").as_str(),
             resources.memory.as_ref(),
             "4Gi",
             problems,
         ),
         storage: Some(VolumeSettings {
-            size: check_storage(&format!("{path}.storage.size"), storage.size.as_ref(), problems),
+            size: check_storage(
+                path.field("storage").field("size").as_str(),
+                storage.size.as_ref(),
+                problems,
+            ),
             storage_class_name: storage.storage_class_name,
         }),
         autoscaling: None,
         options: TierOptions::default(),
+        labels_itself: false,
+        restore: None,
     }
 }
 
@@ -616,7 +677,7 @@ fn resolve_image(image: &Image, version: &str, problems: &mut Vec<Problem>) -> S
     if !repository_ok {
         problems.push(
             Problem::new(
-                "spec.image.repository",
+                FieldPath::spec().field("image").field("repository"),
                 "must be an image repository without tag or digest, such as inductiveautomation/ignition",
             )
             .current(&repository)
@@ -631,7 +692,7 @@ fn resolve_image(image: &Image, version: &str, problems: &mut Vec<Problem>) -> S
         if !ok {
             problems.push(
                 Problem::new(
-                    "spec.image.digest",
+                    FieldPath::spec().field("image").field("digest"),
                     "must be sha256: followed by 64 lowercase hex digits",
                 )
                 .current(digest),
@@ -648,17 +709,25 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
     if !is_dns_subdomain(host) {
         problems.push(
             Problem::new(
-                "spec.ingress.host",
+                FieldPath::spec().field("ingress").field("host"),
                 format!("{:?} is not a DNS name such as scada.plant-a.example.com", ingress.host),
             )
             .current(&ingress.host),
         );
     }
     if let Some(class) = &ingress.class_name {
-        check_dns_subdomain("spec.ingress.className", class, problems);
+        check_dns_subdomain(
+            FieldPath::spec().field("ingress").field("className").as_str(),
+            class,
+            problems,
+        );
     }
     if let Some(secret) = &ingress.tls_secret {
-        check_dns_subdomain("spec.ingress.tlsSecret", secret, problems);
+        check_dns_subdomain(
+            FieldPath::spec().field("ingress").field("tlsSecret").as_str(),
+            secret,
+            problems,
+        );
     }
     let annotations: Vec<(String, String)> = ingress.annotations.clone().unwrap_or_default().into_iter().collect();
     for (key, _) in &annotations {
@@ -669,7 +738,7 @@ fn resolve_ingress(ingress: &Ingress, problems: &mut Vec<Problem>) -> IngressSet
             && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !(prefix_ok && name_ok) {
             problems.push(Problem::new(
-                super::schema_check::join("spec.ingress.annotations", key),
+                FieldPath::spec().field("ingress").field("annotations").field(key),
                 "is not a valid annotation key (an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.')",
             ));
         }
@@ -695,7 +764,7 @@ fn resolve_gateway_network(
         // there to approve: its sessions would have no backend.
         problems.push(
             Problem::new(
-                "spec.gatewayNetwork.trust",
+                FieldPath::spec().field("gatewayNetwork").field("trust"),
                 "manual cannot be used with spec.frontend.autoscaling: each frontend the autoscaler starts \
                  would wait for an approval by hand in the web UI before it reaches the backend",
             )
@@ -714,7 +783,7 @@ fn resolve_gateway_network(
     if policy == SecurityPolicy::ApprovedOnly && !manual {
         problems.push(
             Problem::new(
-                "spec.gatewayNetwork.securityPolicy",
+                FieldPath::spec().field("gatewayNetwork").field("securityPolicy"),
                 "ApprovedOnly makes every new connection wait for an approval by hand; with a CA use Unrestricted \
                  or SpecifiedList, or choose spec.gatewayNetwork.trust: manual",
             )
@@ -725,12 +794,12 @@ fn resolve_gateway_network(
     let whitelist = network.whitelist.unwrap_or_default();
     match (policy, whitelist.is_empty()) {
         (SecurityPolicy::SpecifiedList, true) => problems.push(Problem::new(
-            "spec.gatewayNetwork.whitelist",
+            FieldPath::spec().field("gatewayNetwork").field("whitelist"),
             "is required with securityPolicy SpecifiedList: list the gateway names allowed to connect",
         )),
         (SecurityPolicy::ApprovedOnly | SecurityPolicy::Unrestricted, false) => problems.push(
             Problem::new(
-                "spec.gatewayNetwork.whitelist",
+                FieldPath::spec().field("gatewayNetwork").field("whitelist"),
                 "is only read with securityPolicy SpecifiedList",
             )
             .proposed("SpecifiedList"),
@@ -740,17 +809,16 @@ fn resolve_gateway_network(
     for (index, name) in whitelist.iter().enumerate() {
         if name.is_empty() || name.contains(',') || name.chars().any(char::is_whitespace) {
             problems.push(Problem::new(
-                format!("spec.gatewayNetwork.whitelist[{index}]"),
+                FieldPath::spec()
+                    .field("gatewayNetwork")
+                    .field("whitelist")
+                    .index(index),
                 "must be a gateway name without spaces or commas",
             ));
         }
     }
     GatewayNetworkSettings {
-        security_policy: match policy {
-            SecurityPolicy::ApprovedOnly => "ApprovedOnly",
-            SecurityPolicy::Unrestricted => "Unrestricted",
-            SecurityPolicy::SpecifiedList => "SpecifiedList",
-        },
+        security_policy: policy,
         require_two_way_auth: network.require_two_way_auth.unwrap_or(!manual),
         whitelist,
         certificates,
@@ -803,5 +871,88 @@ pub(super) fn dns_label_rule(name: &str) -> Result<(), &'static str> {
         Ok(())
     } else {
         Err("is not a DNS label (lowercase letters, digits and '-', at most 63)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{load, RestoreSource};
+    use super::*;
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn site(spec: &str) -> Site {
+        let text = format!(
+            "{{apiVersion: ignition.krm.dev/v1alpha1, kind: IgnitionCluster, metadata: {{name: plant}},
+              spec: {{version: 8.3.3, adminPasswordSecret: admin, {spec}}}}}"
+        );
+        load(&serde_norway::from_str(&text).unwrap(), None).unwrap()
+    }
+
+    /// Per tier: whether it labels itself, and the URL of the backup it restores.
+    fn decisions(site: &Site) -> Vec<(TierKind, bool, Option<&str>)> {
+        site.tiers
+            .iter()
+            .map(|tier| {
+                let url = tier.restore.as_ref().and_then(|restore| match &restore.source {
+                    RestoreSource::Url { url, .. } => Some(url.as_str()),
+                    _ => None,
+                });
+                (tier.kind, tier.labels_itself, url)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_pair_with_active_only_routing_labels_itself() {
+        let failover = site("architecture: failover");
+        assert_eq!(decisions(&failover), [(TierKind::Gateway, true, None)]);
+        let without = site("architecture: failover, redundancy: {activeOnlyRouting: false}");
+        assert_eq!(decisions(&without), [(TierKind::Gateway, false, None)]);
+        let scaleout = site("architecture: scaleout");
+        assert_eq!(
+            decisions(&scaleout),
+            [(TierKind::Backend, true, None), (TierKind::Frontend, false, None)]
+        );
+        let single = site("architecture: scaleout, backend: {replicas: 1}");
+        assert_eq!(
+            decisions(&single),
+            [(TierKind::Backend, false, None), (TierKind::Frontend, false, None)]
+        );
+    }
+
+    #[test]
+    fn each_tier_knows_the_backup_it_restores() {
+        let restore = format!("restore: {{url: 'https://b.example.com/site.gwbk', sha256: {SHA}}}");
+        let site_backup = Some("https://b.example.com/site.gwbk");
+        assert_eq!(
+            decisions(&site(&format!("architecture: failover, {restore}"))),
+            [(TierKind::Gateway, true, site_backup)]
+        );
+        assert_eq!(
+            decisions(&site(&format!("architecture: scaleout, {restore}"))),
+            [
+                (TierKind::Backend, true, site_backup),
+                (TierKind::Frontend, false, None)
+            ]
+        );
+        let shared = restore.replace("}", ", frontends: true}");
+        assert_eq!(
+            decisions(&site(&format!("architecture: scaleout, {shared}"))),
+            [
+                (TierKind::Backend, true, site_backup),
+                (TierKind::Frontend, false, site_backup)
+            ]
+        );
+        let own = format!(
+            "architecture: scaleout, {restore}, frontend: {{restore: {{url: 'https://b.example.com/f.gwbk', sha256: {SHA}}}}}"
+        );
+        assert_eq!(
+            decisions(&site(&own)),
+            [
+                (TierKind::Backend, true, site_backup),
+                (TierKind::Frontend, false, Some("https://b.example.com/f.gwbk"))
+            ]
+        );
     }
 }

@@ -119,71 +119,29 @@ pub struct Spec {
     /// Named environments (DNS labels such as `dev` or `prod`): each a partial spec merged over this one
     /// (JSON merge patch, RFC 7386: a value replaces, a mapping merges, `null` removes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub environments: Option<BTreeMap<String, EnvironmentSpec>>,
+    pub environments: Option<BTreeMap<String, Environment>>,
 }
 
-/// An environment's changes to the base spec: any field of `spec` but `architecture` (which decides
-/// every object's name) and `environments`. `null` removes a field of the base.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EnvironmentSpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edition: Option<Edition>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<Image>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_password_secret: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license: Option<License>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modules: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accept_module_licenses: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accept_module_certs: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub single_node: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployment_mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway: Option<RedundantTier>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<RedundantTier>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub frontend: Option<FrontendTier>,
-    /// Merged over the base's Ingress, so `host` may be left out when the base gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ingress: Option<IngressOverride>,
-    /// Described with the full type: an editor may flag a partial override that the function, which
-    /// validates the merged spec, accepts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_route: Option<HttpRoute>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restore: Option<Restore>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gateway_network: Option<GatewayNetwork>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redundancy: Option<Redundancy>,
-}
+/// One environment as written: a partial spec, merged over the base (JSON merge patch) before the
+/// result is read as a whole [`Spec`]. Its schema is derived from `Spec`'s (`spec/environment.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Environment(pub serde_norway::Value);
 
-/// [`Ingress`] with every field optional, for environments.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IngressOverride {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub class_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls_secret: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
+impl JsonSchema for Environment {
+    fn schema_name() -> Cow<'static, str> {
+        super::environment::ENVIRONMENT_DEFINITION.into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // The fields are filled in from `Spec`'s schema by `environment::derive_schema`.
+        json_schema!({
+            "type": "object",
+            "description": "An environment's changes to the base spec, a partial spec: any field of `spec` but \
+                `architecture` (which decides every object's name) and `environments`, none required. `null` \
+                removes a field of the base, a mapping merges, a list replaces the base's list whole."
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -590,6 +548,16 @@ pub enum MasterRecoveryMode {
     Manual,
 }
 
+/// The name serde gives a unit variant: how the spec spells it, which is also the value Ignition or
+/// Kubernetes reads (`IfNotPresent`, `Cold`, `TCP`), so that no `match` repeats serde's renames.
+pub fn serde_name<T: Serialize>(variant: &T) -> String {
+    match serde_json::to_value(variant) {
+        Ok(serde_json::Value::String(name)) => name,
+        // Only unit variants are passed here; the tests name every enum that is.
+        _ => String::new(),
+    }
+}
+
 /// A Kubernetes quantity as the user wrote it: YAML reads `cpu: 2` as a number, so numbers are
 /// accepted too and kept as their text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -626,5 +594,47 @@ impl<'de> Deserialize<'de> for QuantityText {
             Raw::Integer(number) => number.to_string(),
             Raw::Float(number) => number.to_string(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant's serde name is not empty and reads back as the same variant.
+    fn round_trips<T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(variants: &[T]) {
+        for variant in variants {
+            let name = serde_name(variant);
+            assert!(!name.is_empty(), "{variant:?}");
+            let back: T = serde_norway::from_value(serde_norway::Value::String(name.clone())).unwrap();
+            assert_eq!(&back, variant, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_enum_passed_to_serde_name_has_a_name_per_variant() {
+        use StandbyActivityLevel::{Cold, Hot, Warm};
+        round_trips(&[Edition::Standard, Edition::Edge, Edition::Maker, Edition::Cloud]);
+        round_trips(&[PullPolicy::Always, PullPolicy::IfNotPresent, PullPolicy::Never]);
+        round_trips(&[Cold, Warm, Hot]);
+        round_trips(&[MasterRecoveryMode::Automatic, MasterRecoveryMode::Manual]);
+        round_trips(&[
+            SecurityPolicy::ApprovedOnly,
+            SecurityPolicy::Unrestricted,
+            SecurityPolicy::SpecifiedList,
+        ]);
+        round_trips(&[TolerationOperator::Equal, TolerationOperator::Exists]);
+        round_trips(&[
+            TaintEffect::NoSchedule,
+            TaintEffect::PreferNoSchedule,
+            TaintEffect::NoExecute,
+        ]);
+        round_trips(&[PortProtocol::Tcp, PortProtocol::Udp]);
+        round_trips(&[DeviceServiceType::LoadBalancer, DeviceServiceType::NodePort]);
+        round_trips(&[TrafficPolicy::Cluster, TrafficPolicy::Local]);
+        // The values Ignition and Kubernetes read are the spec's own spellings.
+        assert_eq!(serde_name(&PortProtocol::Tcp), "TCP");
+        assert_eq!(serde_name(&Edition::Standard), "standard");
+        assert_eq!(serde_name(&PullPolicy::IfNotPresent), "IfNotPresent");
     }
 }
