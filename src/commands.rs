@@ -129,6 +129,7 @@ pub fn manifests(inputs: &[PathBuf], choice: Choice) -> Result<Status, Error> {
         .into_iter()
         .filter(|item| {
             !spec::is_ignition_cluster(item)
+                && !spec::is_gateway_resource(item)
                 && krm::annotation(item, "config.kubernetes.io/local-config") != Some("true")
         })
         .collect();

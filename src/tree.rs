@@ -366,7 +366,7 @@ pub fn misspelt_kind(object: &Value) -> Option<String> {
     let group = spec::API_VERSION.split('/').next().unwrap_or_default();
     let our_group = api_version.split('/').next() == Some(group);
     let near = spec::nearest_name(kind, [spec::KIND].into_iter()).is_some();
-    (kind != spec::KIND && (our_group || near)).then(|| {
+    (kind != spec::KIND && kind != spec::RESOURCE_KIND && (our_group || near)).then(|| {
         format!(
             "{kind:?} is not {:?}: this looks like a spec with its kind misspelt, and it would not be rendered",
             spec::KIND

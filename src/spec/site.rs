@@ -130,6 +130,8 @@ pub struct Site {
     pub single_node: bool,
     /// scaleout: the frontends' own backup (`spec.frontend.restore`).
     pub frontend_restore: Option<RestoreSettings>,
+    /// 8.3: the `GatewayResource` items that name this site, in path order.
+    pub gateway_resources: Vec<super::resources::ResourceItem>,
 }
 
 impl Site {
@@ -333,6 +335,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         restore,
         single_node: spec.single_node.unwrap_or(false),
         frontend_restore,
+        gateway_resources: Vec::new(),
     })
 }
 
