@@ -78,16 +78,18 @@ impl Generated {
         let data_dir = root.join("..2026_11_26_06_00_00.000000001");
         let mut top = Vec::new();
         for source in volume["projected"]["sources"].as_sequence().unwrap() {
-            let (items, value_of): (&Value, Box<dyn Fn(&str) -> Option<String>>) = if source["configMap"].is_mapping() {
-                (
-                    &source["configMap"]["items"],
-                    Box::new(|key: &str| config_map["data"][key].as_str().map(str::to_owned)),
-                )
+            let from_config_map = source["configMap"].is_mapping();
+            let items = if from_config_map {
+                &source["configMap"]["items"]
             } else {
-                (
-                    &source["secret"]["items"],
-                    Box::new(|key: &str| secret_data.get(key).map(|value| (*value).to_owned())),
-                )
+                &source["secret"]["items"]
+            };
+            let value_of = |key: &str| {
+                if from_config_map {
+                    config_map["data"][key].as_str().map(str::to_owned)
+                } else {
+                    secret_data.get(key).map(|value| (*value).to_owned())
+                }
             };
             for item in items.as_sequence().unwrap() {
                 let path = item["path"].as_str().unwrap();
