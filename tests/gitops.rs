@@ -766,6 +766,41 @@ fn the_committed_schema_matches_the_types() {
         .is_some());
 }
 
+#[test]
+fn the_committed_gateway_resource_schema_matches_the_types() {
+    let path = repo_root().join("examples/gateway-resource.schema.json");
+    let output = ignition_krm()
+        .args(["schema", "--kind", "GatewayResource"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let current = stdout(&output);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        committed == current,
+        "examples/gateway-resource.schema.json is stale: rerun with UPDATE_GOLDEN=1\n{}",
+        diff(&committed, &current)
+    );
+    let schema: serde_json::Value = serde_json::from_str(&current).unwrap();
+    let spec = &schema["$defs"]["GatewayResourceSpec"];
+    assert_eq!(spec["additionalProperties"], false);
+    for field in [
+        "site",
+        "tiers",
+        "collection",
+        "type",
+        "name",
+        "config",
+        "backupConfig",
+        "secrets",
+    ] {
+        assert!(spec["properties"].get(field).is_some(), "{field}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------- pre-commit
 
 fn git(dir: &Path, args: &[&str]) {
