@@ -213,6 +213,16 @@ pub fn validate(inputs: &[PathBuf]) -> Result<Status, Error> {
             if let Err(found) = spec::load_all(&document.object) {
                 problems.extend(found.iter().map(|problem| located(&document.file, problem)));
             }
+        } else if spec::is_gateway_resource(&document.object) {
+            // On its own here; what needs its site (8.3, tiers, modes) is checked where it is expanded.
+            if let Err(found) = spec::load_resource(&document.object) {
+                let name = document.object["metadata"]["name"].as_str().unwrap_or_default();
+                problems.extend(
+                    found
+                        .iter()
+                        .map(|problem| located(&document.file, format!("{} {name}: {problem}", spec::RESOURCE_KIND))),
+                );
+            }
         } else if let Some(message) = misspelt_kind(&document.object) {
             problems.push(located(&document.file, format!("kind: {message}")));
         }

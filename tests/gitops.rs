@@ -97,10 +97,13 @@ fn render(args: &[&str]) -> Output {
 
 fn manifests(spec: &Path, environment: Option<&str>) -> Output {
     let mut command = ignition_krm();
-    command
-        .arg("manifests")
-        .arg(spec)
-        .args(["--environment", environment.unwrap_or("base")]);
+    command.arg("manifests").arg(spec);
+    // The site's GatewayResource items, which render reads from the same directory.
+    let resources = spec.with_file_name("gateway-resources.yaml");
+    if resources.is_file() {
+        command.arg(resources);
+    }
+    command.args(["--environment", environment.unwrap_or("base")]);
     command.output().unwrap()
 }
 
