@@ -655,6 +655,11 @@ fn cases() -> Vec<Case> {
                 "spec.collection: site \"plant-a\" would need more than one deployment mode (dev, prod)",
             ]),
         ),
+        case(
+            "gateway resources too large for one ConfigMap",
+            Made(large_resources),
+            Refused(&["spec.config: the gateway tier's resources come to more than 1000000 bytes with this one"]),
+        ),
         // Inputs the fuzzers found (tests/fuzz-regressions/): the output must read back.
         case(
             "fuzz: a non-specific tag in an item",
@@ -683,6 +688,22 @@ fn with_config(config: &str) -> Vec<u8> {
     let indented: String = config.lines().map(|line| format!("  {line}\n")).collect();
     format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{indented}")
         .into_bytes()
+}
+
+/// Two resources of 600 kB each for one failover site.
+fn large_resources() -> Vec<u8> {
+    let blob = "x".repeat(600_000);
+    let resource = |name: &str| {
+        format!(
+            "- apiVersion: ignition.krm.dev/v1alpha1\n  kind: GatewayResource\n  metadata: {{name: {name}}}\n  spec:\n    site: plant-a\n    type: ignition/database-connection\n    name: {name}\n    config: {{blob: {blob}}}\n"
+        )
+    };
+    format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}{}functionConfig:\n  apiVersion: ignition.krm.dev/v1alpha1\n  kind: IgnitionCluster\n  metadata: {{name: plant-a}}\n  spec: {{architecture: failover, version: \"8.3.3\", adminPasswordSecret: plant-a-admin}}\n",
+        resource("one"),
+        resource("two")
+    )
+    .into_bytes()
 }
 
 fn valid_input() -> String {

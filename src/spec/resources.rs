@@ -31,6 +31,8 @@ const GATEWAY_COLLECTIONS: [&str; 3] = ["system", "core", "local"];
 /// The string a secret field holds in the ConfigMap: the init container puts the Secret's value in
 /// its place, so no secret material is ever in a ConfigMap or in git.
 pub const SECRET_MARKER: &str = "ignition-krm-secret:";
+/// The data a tier's ConfigMap may hold, keys and metadata left a margin under the API server's 1 MiB.
+const CONFIG_MAP_LIMIT: usize = 1_000_000;
 
 /// One gateway resource, delivered as files into the gateways of a site.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -550,6 +552,29 @@ pub fn attach(site: &mut Site, items: &[(usize, &ResourceItem)]) -> Vec<(usize, 
                     ),
                 };
                 problems.push((index, Problem::new("spec.collection", message).current(&name)));
+            }
+        }
+    }
+    // A tier's resources share one ConfigMap, which the API server caps at 1 MiB of data.
+    for tier in &site.tiers {
+        let mut total = 0;
+        for (index, item) in items {
+            if item.tiers.is_empty() || item.tiers.contains(&tier.kind) {
+                total +=
+                    item.config.len() + item.resource_json.len() + item.backup_config.as_ref().map_or(0, String::len);
+                if total > CONFIG_MAP_LIMIT {
+                    problems.push((
+                        *index,
+                        Problem::new(
+                            "spec.config",
+                            format!(
+                                "the {} tier's resources come to more than {CONFIG_MAP_LIMIT} bytes with this one: a ConfigMap holds at most 1 MiB",
+                                tier.kind.component()
+                            ),
+                        ),
+                    ));
+                    break;
+                }
             }
         }
     }
