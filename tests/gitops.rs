@@ -175,8 +175,16 @@ fn the_function_expands_the_environment_named_in_its_config_annotation() {
     let spec = repo_root().join(EXAMPLE_SITES).join("plant-c/ignition.yaml");
     let mut config = parse(&std::fs::read_to_string(&spec).unwrap());
     config["metadata"]["annotations"] = parse("{ignition.krm.dev/environment: prod}");
+    // The site's GatewayResource items come among the items, as manifests reads them beside the spec.
+    let resources = parse(&std::fs::read_to_string(spec.with_file_name("gateway-resources.yaml")).unwrap());
     let list = format!(
-        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{}",
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}functionConfig:\n{}",
+        serde_norway::to_string(&resources)
+            .unwrap()
+            .lines()
+            .enumerate()
+            .map(|(index, line)| format!("{}{line}\n", if index == 0 { "- " } else { "  " }))
+            .collect::<String>(),
         serde_norway::to_string(&config)
             .unwrap()
             .lines()
