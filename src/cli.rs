@@ -89,8 +89,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Architecture::Scaleout)]
         architecture: Architecture,
     },
-    /// Prints the JSON Schema of the IgnitionCluster spec.
-    Schema,
+    /// Prints the JSON Schema of the IgnitionCluster spec (or, with --kind GatewayResource, of a gateway resource).
+    Schema {
+        #[arg(long, value_enum, default_value_t = SchemaKind::IgnitionCluster)]
+        kind: SchemaKind,
+    },
     /// Prints a completion script for SHELL (bash, elvish, fish, powershell, zsh).
     Completions { shell: clap_complete::Shell },
     /// Benchmark floor only: reads the ResourceList on stdin and writes its items back, with no spec
@@ -109,6 +112,15 @@ enum Output {
 enum Architecture {
     Scaleout,
     Failover,
+}
+
+/// The kinds `schema` prints, named as in `kind:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchemaKind {
+    #[value(name = "IgnitionCluster")]
+    IgnitionCluster,
+    #[value(name = "GatewayResource")]
+    GatewayResource,
 }
 
 /// Runs the command line.
@@ -152,8 +164,12 @@ pub fn run(cli: Cli) -> Result<Status, Error> {
             let name = name.unwrap_or_else(|| dir_name(&dir));
             commands::init(&dir, &name, &namespace, architecture == Architecture::Failover)
         }
-        Some(Command::Schema) => {
-            let schema = serde_json::to_string_pretty(spec::json_schema()).unwrap_or_default();
+        Some(Command::Schema { kind }) => {
+            let schema = match kind {
+                SchemaKind::IgnitionCluster => spec::json_schema(),
+                SchemaKind::GatewayResource => spec::resource_json_schema(),
+            };
+            let schema = serde_json::to_string_pretty(schema).unwrap_or_default();
             io::emit(&format!("{schema}\n")).map(|()| Status::Ok)
         }
         Some(Command::Completions { shell }) => {

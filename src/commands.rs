@@ -129,6 +129,7 @@ pub fn manifests(inputs: &[PathBuf], choice: Choice) -> Result<Status, Error> {
         .into_iter()
         .filter(|item| {
             !spec::is_ignition_cluster(item)
+                && !spec::is_gateway_resource(item)
                 && krm::annotation(item, "config.kubernetes.io/local-config") != Some("true")
         })
         .collect();
@@ -211,6 +212,16 @@ pub fn validate(inputs: &[PathBuf]) -> Result<Status, Error> {
             specs += 1;
             if let Err(found) = spec::load_all(&document.object) {
                 problems.extend(found.iter().map(|problem| located(&document.file, problem)));
+            }
+        } else if spec::is_gateway_resource(&document.object) {
+            // On its own here; what needs its site (8.3, tiers, modes) is checked where it is expanded.
+            if let Err(found) = spec::load_resource(&document.object) {
+                let name = document.object["metadata"]["name"].as_str().unwrap_or_default();
+                problems.extend(
+                    found
+                        .iter()
+                        .map(|problem| located(&document.file, format!("{} {name}: {problem}", spec::RESOURCE_KIND))),
+                );
             }
         } else if let Some(message) = misspelt_kind(&document.object) {
             problems.push(located(&document.file, format!("kind: {message}")));

@@ -55,12 +55,68 @@ pub fn process(list: ResourceList) -> Outcome {
     }
 
     let mut results = Vec::new();
+    // The GatewayResource items (8.3 configuration as files): each read on its own, then given to
+    // the site it names. They pass through like the specs.
+    let resource_objects: Vec<&Value> = list
+        .items
+        .iter()
+        .filter(|item| spec::is_gateway_resource(item))
+        .collect();
+    let mut resources = Vec::new();
+    for object in &resource_objects {
+        match spec::load_resource(object) {
+            Ok(item) => resources.push((resources.len(), *object, item)),
+            Err(problems) => {
+                let file = source_file(object, &list.items);
+                results.extend(
+                    problems
+                        .into_iter()
+                        .map(|problem| problem_result(object, file.clone(), problem)),
+                );
+            }
+        }
+    }
+    let site_names: BTreeSet<&str> = configs
+        .iter()
+        .filter_map(|config| config["metadata"]["name"].as_str())
+        .collect();
+    for (_, object, item) in &resources {
+        if !site_names.contains(item.site.as_str()) {
+            results.push(problem_result(
+                object,
+                source_file(object, &list.items),
+                Problem::new(
+                    "spec.site",
+                    format!(
+                        "no {} is named {:?} (known: {})",
+                        spec::KIND,
+                        item.site,
+                        site_names.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .current(&item.site),
+            ));
+        }
+    }
     let mut owners = BTreeSet::new();
     let mut generated = Vec::new();
     for config in configs {
         let environment = krm::annotation(config, spec::ENVIRONMENT_ANNOTATION);
         match spec::load(config, environment) {
-            Ok(site) => {
+            Ok(mut site) => {
+                let mine: Vec<(usize, &spec::ResourceItem)> = resources
+                    .iter()
+                    .filter(|(_, _, item)| item.site == site.name)
+                    .map(|(index, _, item)| (*index, item))
+                    .collect();
+                let attached = spec::attach_resources(&mut site, &mine);
+                if !attached.is_empty() {
+                    for (index, problem) in attached {
+                        let object = resources[index].1;
+                        results.push(problem_result(object, source_file(object, &list.items), problem));
+                    }
+                    continue;
+                }
                 let owner = generate::owner_id(site.namespace.as_deref(), &site.name);
                 if owners.insert(owner.clone()) {
                     generated.extend(generate::generate(&site));

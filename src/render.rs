@@ -32,6 +32,45 @@ pub const EXTRAS: &str = "extras";
 pub struct SpecSource {
     pub file: String,
     pub object: Value,
+    /// The `GatewayResource` items that name this site (each a file and an object), from the same
+    /// inputs: their ConfigMaps and init container go into the base and every overlay.
+    pub resources: Vec<SpecSource>,
+}
+
+/// Reads a spec's `GatewayResource` items and gives them to the base and every environment;
+/// problems come back as `FILE: field: message` lines.
+fn attach_resources(source: &SpecSource, loaded: &mut spec::Loaded) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut items = Vec::new();
+    for resource in &source.resources {
+        let name = resource.object["metadata"]["name"].as_str().unwrap_or_default();
+        match spec::load_resource(&resource.object) {
+            Ok(item) => items.push(item),
+            Err(problems) => errors.extend(
+                problems
+                    .iter()
+                    .map(|problem| format!("{}: {} {name}: {problem}", resource.file, spec::RESOURCE_KIND)),
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        return errors;
+    }
+    let indexed: Vec<(usize, &spec::ResourceItem)> = items.iter().enumerate().collect();
+    let mut problems = spec::attach_resources(&mut loaded.base, &indexed);
+    for site in loaded.environments.values_mut() {
+        if problems.is_empty() {
+            problems = spec::attach_resources(site, &indexed);
+        }
+    }
+    problems
+        .into_iter()
+        .map(|(index, problem)| {
+            let resource = &source.resources[index];
+            let name = resource.object["metadata"]["name"].as_str().unwrap_or_default();
+            format!("{}: {} {name}: {problem}", resource.file, spec::RESOURCE_KIND)
+        })
+        .collect()
 }
 
 /// Renders every spec into one tree; any problem in any spec fails the whole render, with one
@@ -48,8 +87,17 @@ pub fn render_with_extras(
 ) -> Result<Tree, Vec<String>> {
     // Each site is loaded and rendered on its own, so the sites are shared out among the cores; the trees
     // are then put together in the order of the specs, so the result is the same however the work was split.
-    let rendered = each_in_parallel(specs, |source| -> Result<(String, Tree), Vec<spec::Problem>> {
-        let loaded = spec::load_all(&source.object)?;
+    let rendered = each_in_parallel(specs, |source| -> Result<(String, Tree), Vec<String>> {
+        let mut loaded = spec::load_all(&source.object).map_err(|problems| {
+            problems
+                .iter()
+                .map(|problem| format!("{}: {problem}", source.file))
+                .collect::<Vec<_>>()
+        })?;
+        let errors = attach_resources(source, &mut loaded);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         let mut site_tree = Tree::new();
         render_site(&loaded, has_extras, &mut site_tree);
         Ok((loaded.base.name.clone(), site_tree))
@@ -59,7 +107,7 @@ pub fn render_with_extras(
     let mut sites: BTreeMap<String, &str> = BTreeMap::new();
     for (source, result) in specs.iter().zip(rendered) {
         match result {
-            Err(problems) => errors.extend(problems.iter().map(|problem| format!("{}: {problem}", source.file))),
+            Err(lines) => errors.extend(lines),
             Ok((name, site_tree)) => {
                 if let Some(other) = sites.insert(name.clone(), &source.file) {
                     errors.push(format!(

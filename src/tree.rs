@@ -296,14 +296,34 @@ fn starts_with_header(path: &Path) -> Result<bool, Error> {
 /// with its kind misspelt is an error, not skipped: its site would silently stop being rendered.
 pub fn find_specs(inputs: &[PathBuf], out: &Path) -> Result<Vec<SpecSource>, Error> {
     let mut specs = Vec::new();
+    let mut resources = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
         if input.is_dir() {
             for file in yaml_files(input, Some(out))? {
-                read_specs(&file, false, &mut specs, &mut errors);
+                read_specs(&file, false, &mut specs, &mut resources, &mut errors);
             }
         } else {
-            read_specs(input, true, &mut specs, &mut errors);
+            read_specs(input, true, &mut specs, &mut resources, &mut errors);
+        }
+    }
+    // Each GatewayResource goes with the spec its spec.site names.
+    for resource in resources {
+        let site = resource.object["spec"]["site"].as_str().unwrap_or_default().to_owned();
+        match specs
+            .iter_mut()
+            .find(|spec| spec.object["metadata"]["name"].as_str() == Some(site.as_str()))
+        {
+            Some(spec) => spec.resources.push(resource),
+            None => errors.push(located(
+                &resource.file,
+                format!(
+                    "{} {}: spec.site: no {} is named {site:?} in the given files and directories",
+                    spec::RESOURCE_KIND,
+                    resource.object["metadata"]["name"].as_str().unwrap_or_default(),
+                    spec::KIND
+                ),
+            )),
         }
     }
     if errors.is_empty() && specs.is_empty() {
@@ -318,7 +338,13 @@ pub fn find_specs(inputs: &[PathBuf], out: &Path) -> Result<Vec<SpecSource>, Err
 
 /// Adds the specs of one file. A YAML file found in a directory that does not parse is skipped
 /// unless it mentions the spec's kind (then it is a broken spec, and an error).
-fn read_specs(path: &Path, named: bool, specs: &mut Vec<SpecSource>, errors: &mut Vec<String>) {
+fn read_specs(
+    path: &Path,
+    named: bool,
+    specs: &mut Vec<SpecSource>,
+    resources: &mut Vec<SpecSource>,
+    errors: &mut Vec<String>,
+) {
     let file = path.display().to_string();
     let text = match read_file(path) {
         Ok(text) => text,
@@ -335,6 +361,13 @@ fn read_specs(path: &Path, named: bool, specs: &mut Vec<SpecSource>, errors: &mu
                     specs.push(SpecSource {
                         file: file.clone(),
                         object,
+                        resources: Vec::new(),
+                    });
+                } else if spec::is_gateway_resource(&object) {
+                    resources.push(SpecSource {
+                        file: file.clone(),
+                        object,
+                        resources: Vec::new(),
                     });
                 } else if let Some(message) = misspelt_kind(&object) {
                     errors.push(located(&file, format!("document {}: kind: {message}", index + 1)));
@@ -367,7 +400,7 @@ pub fn misspelt_kind(object: &Value) -> Option<String> {
     let group = spec::API_VERSION.split('/').next().unwrap_or_default();
     let our_group = api_version.split('/').next() == Some(group);
     let near = spec::nearest_name(&kind, [spec::KIND].into_iter()).is_some();
-    (kind != spec::KIND && (our_group || near)).then(|| {
+    (kind != spec::KIND && kind != spec::RESOURCE_KIND && (our_group || near)).then(|| {
         format!(
             "{kind:?} is not {:?}: this looks like a spec with its kind misspelt, and it would not be rendered",
             spec::KIND

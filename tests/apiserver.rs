@@ -243,7 +243,7 @@ fn all_cases() -> Vec<Case> {
             .iter()
             // The spec itself is never applied (kustomize drops local-config items; a pass-through one stays in
             // the package).
-            .filter(|item| item["kind"] != "IgnitionCluster")
+            .filter(|item| item["kind"] != "IgnitionCluster" && item["kind"] != "GatewayResource")
             .cloned()
             .collect();
         cases.push(case(&format!("golden-{name}"), objects));
@@ -264,6 +264,11 @@ fn all_cases() -> Vec<Case> {
         let manifests = |environment: Option<&str>| {
             let mut command = Command::new(assert_cmd::cargo::cargo_bin!("ignition-krm"));
             command.arg("manifests").arg(&spec_path);
+            // The site's GatewayResource items beside the spec.
+            let resources = spec_path.with_file_name("gateway-resources.yaml");
+            if resources.is_file() {
+                command.arg(resources);
+            }
             if let Some(environment) = environment {
                 command.args(["--environment", environment]);
             }

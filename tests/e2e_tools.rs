@@ -304,3 +304,55 @@ fn kustomize_reads_a_passed_through_octal_mode_as_the_number_it_was() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Gateway resources with the real kustomize: listed as `resources:` and patched per environment
+/// with `patches:` (which kustomize applies before the `transformers:`), then expanded by the function
+/// as a transformer, which gets the items (a generator gets none). The patched value is what lands in
+/// the resources ConfigMap, and the local-config items are dropped.
+#[test]
+fn kustomize_patches_gateway_resources_before_the_function_expands_them() {
+    let dir = scratch("gateway-resources");
+    std::fs::create_dir_all(dir.join("spec")).unwrap();
+    std::fs::write(
+        dir.join("spec/ignition.yaml"),
+        "apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata:\n  name: plant-c\n  namespace: scada\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ignition-krm\nspec:\n  architecture: scaleout\n  version: \"8.3.3\"\n  adminPasswordSecret: plant-c-admin\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("spec/kustomization.yaml"), "resources:\n- ignition.yaml\n").unwrap();
+    std::fs::copy(
+        repo_root().join("examples/sites/plant-c/gateway-resources.yaml"),
+        dir.join("gateway-resources.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "resources:\n- gateway-resources.yaml\ntransformers:\n- spec\npatches:\n- target: {kind: GatewayResource, name: plant-c-historian-db}\n  patch: |\n    - op: replace\n      path: /spec/config/connectURL\n      value: jdbc:postgresql://historian.prod:5432/history\n",
+    )
+    .unwrap();
+    let output = kustomize_build(&dir, &["--enable-alpha-plugins", "--enable-exec"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let objects = documents(&stdout(&output));
+    assert!(!objects.iter().any(|object| object["kind"] == "GatewayResource"));
+    assert!(!objects.iter().any(|object| object["kind"] == "IgnitionCluster"));
+    let config = find(&objects, "ConfigMap", "plant-c-backend-resources")["data"]["0.config.json"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        config.contains("jdbc:postgresql://historian.prod:5432/history"),
+        "{config}"
+    );
+    assert!(config.contains("\"password\": \"ignition-krm-secret:0\""), "{config}");
+    let backend = find(&objects, "StatefulSet", "plant-c-backend");
+    let init: Vec<&str> = backend["spec"]["template"]["spec"]["initContainers"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|container| container["name"].as_str())
+        .collect();
+    assert_eq!(init.last(), Some(&"apply-resources"));
+    // The frontends get nothing: the item names the backend tier only.
+    let frontend = find(&objects, "StatefulSet", "plant-c-frontend");
+    assert!(!serde_norway::to_string(frontend).unwrap().contains("apply-resources"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -89,10 +89,13 @@ fn render(args: &[&str]) -> Output {
 
 fn manifests(spec: &Path, environment: Option<&str>) -> Output {
     let mut command = ignition_krm();
-    command
-        .arg("manifests")
-        .arg(spec)
-        .args(["--environment", environment.unwrap_or("base")]);
+    command.arg("manifests").arg(spec);
+    // The site's GatewayResource items, which render reads from the same directory.
+    let resources = spec.with_file_name("gateway-resources.yaml");
+    if resources.is_file() {
+        command.arg(resources);
+    }
+    command.args(["--environment", environment.unwrap_or("base")]);
     command.output().unwrap()
 }
 
@@ -164,8 +167,16 @@ fn the_function_expands_the_environment_named_in_its_config_annotation() {
     let spec = repo_root().join(EXAMPLE_SITES).join("plant-c/ignition.yaml");
     let mut config = parse(&std::fs::read_to_string(&spec).unwrap());
     config["metadata"]["annotations"] = parse("{ignition.krm.dev/environment: prod}");
+    // The site's GatewayResource items come among the items, as manifests reads them beside the spec.
+    let resources = parse(&std::fs::read_to_string(spec.with_file_name("gateway-resources.yaml")).unwrap());
     let list = format!(
-        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{}",
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}functionConfig:\n{}",
+        serde_norway::to_string(&resources)
+            .unwrap()
+            .lines()
+            .enumerate()
+            .map(|(index, line)| format!("{}{line}\n", if index == 0 { "- " } else { "  " }))
+            .collect::<String>(),
         serde_norway::to_string(&config)
             .unwrap()
             .lines()
@@ -747,6 +758,41 @@ fn the_committed_schema_matches_the_types() {
     assert!(schema["$defs"]["Autoscaling"]["properties"]
         .get("targetCPUUtilizationPercentage")
         .is_some());
+}
+
+#[test]
+fn the_committed_gateway_resource_schema_matches_the_types() {
+    let path = repo_root().join("examples/gateway-resource.schema.json");
+    let output = ignition_krm()
+        .args(["schema", "--kind", "GatewayResource"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let current = stdout(&output);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        committed == current,
+        "examples/gateway-resource.schema.json is stale: rerun with UPDATE_GOLDEN=1\n{}",
+        diff(&committed, &current)
+    );
+    let schema: serde_json::Value = serde_json::from_str(&current).unwrap();
+    let spec = &schema["$defs"]["GatewayResourceSpec"];
+    assert_eq!(spec["additionalProperties"], false);
+    for field in [
+        "site",
+        "tiers",
+        "collection",
+        "type",
+        "name",
+        "config",
+        "backupConfig",
+        "secrets",
+    ] {
+        assert!(spec["properties"].get(field).is_some(), "{field}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------- pre-commit

@@ -56,6 +56,22 @@ macro_rules! valid_spec {
     };
 }
 
+/// A ResourceList with a valid failover spec of version `$version` as its function config and the
+/// given GatewayResource specs (each at column 4, under `spec:`) as items.
+macro_rules! with_resources {
+    ($version:literal, $($resource:expr),+) => {
+        concat!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n",
+            $(
+                "- apiVersion: ignition.krm.dev/v1alpha1\n  kind: GatewayResource\n  metadata: {name: r}\n  spec:\n",
+                $resource,
+            )+
+            "functionConfig:\n  apiVersion: ignition.krm.dev/v1alpha1\n  kind: IgnitionCluster\n  metadata: {name: plant-a}\n",
+            "  spec: {architecture: failover, version: \"", $version, "\", adminPasswordSecret: plant-a-admin}\n",
+        )
+    };
+}
+
 const NOT_A_LIST: &str = "expected a ResourceList";
 
 fn cases() -> Vec<Case> {
@@ -559,6 +575,91 @@ fn cases() -> Vec<Case> {
                 "spec.gateway.deviceService.type: \"ExternalName\" is not one of: LoadBalancer, NodePort",
             ]),
         ),
+        // Gateway resources (GatewayResource items, 8.3 configuration as files).
+        case(
+            "a gateway resource for an 8.1 site",
+            Text(with_resources!(
+                "8.1.48",
+                "    site: plant-a\n    type: ignition/database-connection\n    name: db\n    config: {}\n"
+            )),
+            Refused(&["spec.site: site \"plant-a\" runs Ignition 8.1.48 (spec.version): gateway resources are files from Ignition 8.3 on"]),
+        ),
+        case(
+            "gateway resource names and types that escape their directory",
+            Text(with_resources!(
+                "8.3.3",
+                "    site: plant-a\n    type: ignition/../../etc\n    name: ../../../etc\n    config: {}\n",
+                "    site: plant-a\n    type: ..\n    name: a/b\n    config: {}\n",
+                "    site: plant-a\n    type: ignition/database-connection\n    name: \"x\\\\y\"\n    config: {}\n"
+            )),
+            Refused(&[
+                "spec.type: must be <module-id>/<type>",
+                "spec.name: must not start with '.'",
+                "spec.type: must be <module-id>/<type>",
+                "spec.name: must not hold '/'",
+                "spec.name: must not hold '\\\\'",
+            ]),
+        ),
+        case(
+            "gateway resources of unknown type syntax, a gateway-owned collection, a missing site",
+            Text(with_resources!(
+                "8.3.3",
+                "    site: plant-a\n    type: database-connection\n    name: db\n    config: {}\n",
+                "    site: plant-a\n    collection: core\n    type: ignition/database-connection\n    name: db\n    config: {}\n",
+                "    site: plant-b\n    type: ignition/database-connection\n    name: db\n    config: {}\n"
+            )),
+            Refused(&[
+                "spec.type: must be <module-id>/<type>",
+                "spec.collection: \"core\" belongs to the gateway",
+                "spec.site: no IgnitionCluster is named \"plant-b\" (known: plant-a)",
+            ]),
+        ),
+        case(
+            "gateway resource fields of the wrong shape",
+            Text(with_resources!(
+                "8.3.3",
+                "    site: plant-a\n    type: ignition/database-connection\n    name: db\n    config: [a]\n    colection: x\n",
+                "    site: plant-a\n    type: ignition/database-connection\n    name: db2\n    config: {}\n    tiers: [web]\n"
+            )),
+            Refused(&[
+                "spec.config: expected a mapping, found a list",
+                "spec.colection: unknown field",
+                "spec.tiers[0]: \"web\" is not one of: gateway, backend, frontend",
+            ]),
+        ),
+        case(
+            "gateway resource secrets that cannot be placed, and a secret marker written by hand",
+            Text(with_resources!(
+                "8.3.3",
+                "    site: plant-a\n    type: ignition/database-connection\n    name: db\n    config: {user: u, pw: \"ignition-krm-secret:0\"}\n    secrets:\n    - {field: user.password, secretName: db, key: pw}\n    - {field: \"a..b\", secretName: Bad_Name, key: \"k/ey\"}\n"
+            )),
+            Refused(&[
+                "spec.config.pw: holds \"ignition-krm-secret:\", which marks secret fields",
+                "spec.secrets[0].field: user is not an object in spec.config",
+                "spec.secrets[1].field: must be a dot-separated path of non-empty keys",
+            ]),
+        ),
+        case(
+            "gateway resources for a tier the site lacks, two deployment modes, one resource twice",
+            Text(with_resources!(
+                "8.3.3",
+                "    site: plant-a\n    tiers: [frontend]\n    type: ignition/database-connection\n    name: db\n    config: {}\n",
+                "    site: plant-a\n    collection: dev\n    type: ignition/database-connection\n    name: one\n    config: {}\n",
+                "    site: plant-a\n    collection: prod\n    type: ignition/database-connection\n    name: two\n    config: {}\n",
+                "    site: plant-a\n    type: ignition/database-connection\n    name: db\n    config: {}\n"
+            )),
+            Refused(&[
+                "spec.tiers: site \"plant-a\" has no frontend tier (it has gateway)",
+                "spec.name: external/ignition/database-connection/db is also declared by GatewayResource \"r\"",
+                "spec.collection: site \"plant-a\" would need more than one deployment mode (dev, prod)",
+                "spec.collection: site \"plant-a\" would need more than one deployment mode (dev, prod)",
+            ]),
+        ),
+        case(
+            "gateway resources too large for one ConfigMap",
+            Made(large_resources),
+            Refused(&["spec.config: the gateway tier's resources come to more than 1000000 bytes with this one"]),
+        ),
         // Inputs the fuzzers found (tests/fuzz-regressions/): the output must read back.
         case(
             "fuzz: a non-specific tag in an item",
@@ -587,6 +688,22 @@ fn with_config(config: &str) -> Vec<u8> {
     let indented: String = config.lines().map(|line| format!("  {line}\n")).collect();
     format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{indented}")
         .into_bytes()
+}
+
+/// Two resources of 600 kB each for one failover site.
+fn large_resources() -> Vec<u8> {
+    let blob = "x".repeat(600_000);
+    let resource = |name: &str| {
+        format!(
+            "- apiVersion: ignition.krm.dev/v1alpha1\n  kind: GatewayResource\n  metadata: {{name: {name}}}\n  spec:\n    site: plant-a\n    type: ignition/database-connection\n    name: {name}\n    config: {{blob: {blob}}}\n"
+        )
+    };
+    format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{}{}functionConfig:\n  apiVersion: ignition.krm.dev/v1alpha1\n  kind: IgnitionCluster\n  metadata: {{name: plant-a}}\n  spec: {{architecture: failover, version: \"8.3.3\", adminPasswordSecret: plant-a-admin}}\n",
+        resource("one"),
+        resource("two")
+    )
+    .into_bytes()
 }
 
 fn valid_input() -> String {

@@ -14,6 +14,7 @@ const SUCCESS_CASES: &[&str] = &[
     "failover-8.1",
     "failover-8.3",
     "failover-certificates-restore-8.3",
+    "failover-gateway-resources-8.3",
     "failover-manual-trust-8.1",
     "scaleout-8.1",
     "scaleout-8.3",

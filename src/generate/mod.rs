@@ -12,6 +12,7 @@ pub mod names;
 mod pod;
 mod policy;
 mod rbac;
+mod resources;
 mod route;
 mod service;
 mod sidecars;
@@ -49,7 +50,7 @@ pub const LABEL_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
 /// Set on each pod of a pair by its labeling sidecar: "true" on the Active node.
 pub const LABEL_ACTIVE: &str = "ignition.krm.dev/active";
 /// The volume of the scripts ConfigMap, mounted read-only wherever a script runs.
-const SCRIPTS_VOLUME: &str = "scripts";
+pub(crate) const SCRIPTS_VOLUME: &str = "scripts";
 /// The cookie that keeps a Perspective session on one gateway.
 pub const STICKY_COOKIE: &str = "ignition-route";
 
@@ -109,8 +110,15 @@ pub fn generate(site: &Site) -> Vec<Value> {
             objects.push(certificates::tier_certificate(site, tier, settings));
         }
         let environment = config::environment_config_map(site, tier);
-        let config_hash = config::digest(&[&scripts, &environment]);
+        let gateway_resources = resources::config_map(site, tier);
+        let mut hashed = vec![&scripts, &environment];
+        // A changed resource rolls the pods (the StatefulSet's order: the highest ordinal, the Backup, first).
+        hashed.extend(gateway_resources.as_ref());
+        let config_hash = config::digest(&hashed);
         objects.push(environment);
+        if let Some(gateway_resources) = gateway_resources {
+            objects.push(gateway_resources);
+        }
         objects.push(service::headless(site, tier));
         if tier.is_redundant() {
             for ordinal in 0..2 {

@@ -27,6 +27,11 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> String {
     format!("{}-env", statefulset(site, tier))
 }
 
+/// The 8.3 gateway resources of a tier (`GatewayResource` items).
+pub fn resources_config_map(site: &Site, tier: &Tier) -> String {
+    format!("{}-resources", statefulset(site, tier))
+}
+
 /// The governing Service of a StatefulSet.
 pub fn headless_service(site: &Site, tier: &Tier) -> String {
     format!("{}-headless", statefulset(site, tier))

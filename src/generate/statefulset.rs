@@ -222,6 +222,8 @@ fn init_containers(site: &Site, tier: &Tier) -> Vec<Container> {
         containers.extend(sidecars::fetch_backup(site, restore));
         containers.push(sidecars::prepare_backup(site, restore));
     }
+    // After a restored backup, so the declared resources are what the gateway starts with.
+    containers.extend(super::resources::init_container(site, tier));
     containers
 }
 
@@ -417,6 +419,7 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
     if tier.labels_itself {
         volumes.push(sidecars::api_access_volume());
     }
+    volumes.extend(super::resources::volume(site, tier));
     volumes
 }
 

@@ -10,6 +10,7 @@ mod merge;
 mod options;
 mod path;
 mod quantity;
+mod resources;
 mod schema_check;
 mod site;
 mod types;
@@ -25,6 +26,10 @@ pub use options::{
 };
 pub use path::FieldPath;
 pub use quantity::Quantity;
+pub use resources::{
+    attach as attach_resources, is_gateway_resource, json_schema as resource_json_schema, load as load_resource,
+    ResourceItem, SecretSource, RESOURCE_KIND, SECRET_MARKER,
+};
 pub use schema_check::nearest as nearest_name;
 pub use site::{is_dns_label, is_dns_subdomain};
 pub use site::{

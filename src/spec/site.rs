@@ -139,6 +139,8 @@ pub struct Site {
     pub http_route: Option<HttpRouteSettings>,
     /// Both nodes of a pair may share a node (preferred, not required, anti-affinity).
     pub single_node: bool,
+    /// 8.3: the `GatewayResource` items that name this site, in path order.
+    pub gateway_resources: Vec<super::resources::ResourceItem>,
 }
 
 impl Site {
@@ -362,6 +364,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         redundancy,
         http_route,
         single_node: spec.single_node.unwrap_or(false),
+        gateway_resources: Vec::new(),
     })
 }
 
