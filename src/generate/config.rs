@@ -17,6 +17,7 @@ pub const LABEL_ACTIVE_SCRIPT: &str = "label-active.sh";
 pub const GAN_TRUST_SCRIPT: &str = "gan-trust.sh";
 pub const FETCH_BACKUP_SCRIPT: &str = "fetch-backup.sh";
 pub const PREPARE_BACKUP_SCRIPT: &str = "prepare-backup.sh";
+pub const FETCH_CONTENT_SCRIPT: &str = "fetch-content.sh";
 
 /// Where the Secrets are mounted; the image reads each `*_FILE` variable's file.
 pub const ADMIN_SECRET_DIR: &str = "/run/secrets/ignition/admin";
@@ -35,6 +36,7 @@ pub fn scripts_config_map(site: &Site) -> ConfigMap {
         (GAN_TRUST_SCRIPT, include_str!("scripts/gan-trust.sh")),
         (FETCH_BACKUP_SCRIPT, include_str!("scripts/fetch-backup.sh")),
         (PREPARE_BACKUP_SCRIPT, include_str!("scripts/prepare-backup.sh")),
+        (FETCH_CONTENT_SCRIPT, include_str!("scripts/fetch-content.sh")),
     ];
     ConfigMap {
         metadata: metadata(site, None, names::scripts_config_map(site)),

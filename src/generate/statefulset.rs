@@ -16,6 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::config::{
     ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
 };
+use super::content;
 use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
 use super::policy::tier_selector;
 use super::sidecars;
@@ -217,6 +218,7 @@ fn init_containers(site: &Site, tier: &Tier) -> Vec<Container> {
     if let Some(certificates) = &site.gateway_network.certificates {
         containers.push(sidecars::gan_trust(site, certificates));
     }
+    containers.extend(content::fetch_content(site, tier));
     // Last: the backup takes the role and trust the steps above wrote.
     if let Some(restore) = sidecars::restore_of(site, tier) {
         containers.extend(sidecars::fetch_backup(site, restore));
@@ -378,6 +380,7 @@ fn gateway_mounts(site: &Site, tier: &Tier) -> Vec<VolumeMount> {
     if let Some((_, license_mount)) = tier_options::license_volume(site, tier) {
         mounts.push(license_mount);
     }
+    mounts.extend(content::module_mounts(site, tier));
     mounts
 }
 
@@ -411,6 +414,7 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
     if let Some((restore_volume, _)) = sidecars::restore_of(site, tier).and_then(sidecars::restore_volume) {
         volumes.push(restore_volume);
     }
+    volumes.extend(content::modules_volume(site, tier));
     if labels_itself(site, tier) {
         volumes.push(sidecars::api_access_volume());
     }

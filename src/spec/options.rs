@@ -652,6 +652,7 @@ pub const GENERATED_VOLUMES: &[&str] = &[
     "gan-tls",
     "gan-keystore-password",
     "restore",
+    "third-party-modules",
     "kube-api-access",
 ];
 

@@ -1,6 +1,7 @@
 //! The resolved site: the spec with every default applied and every rule checked.
 //! Generators read only this, never the raw spec.
 
+use super::content::{resolve_content, ContentSettings};
 use super::features::{resolve_certificates, resolve_frontend_restore, resolve_http_route, resolve_restore};
 pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSettings, RestoreSource};
 use super::options::{check_spec_license_is_read, check_version_floor, resolve_tier_options, TierOptions};
@@ -130,6 +131,8 @@ pub struct Site {
     pub single_node: bool,
     /// scaleout: the frontends' own backup (`spec.frontend.restore`).
     pub frontend_restore: Option<RestoreSettings>,
+    /// Projects and third-party modules fetched before every start.
+    pub content: ContentSettings,
 }
 
 impl Site {
@@ -168,6 +171,27 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         tier.options = resolve_tier_options(spec, tier, version_line, &mut problems);
     }
     check_spec_license_is_read(spec, &tiers, &mut problems);
+    let content = resolve_content(
+        spec.projects.as_ref(),
+        spec.third_party_modules.as_ref(),
+        spec.architecture,
+        version_line,
+        &mut problems,
+    );
+    for tier in &mut tiers {
+        // A module whose licence or certificate the spec accepts joins the tier's acceptance lists.
+        for module in content.modules_of(tier.kind) {
+            let options = &mut tier.options;
+            for (accepted, list) in [
+                (module.accept_license, &mut options.accept_module_licenses),
+                (module.accept_certificate, &mut options.accept_module_certs),
+            ] {
+                if accepted && !list.contains(&module.id) {
+                    list.push(module.id.clone());
+                }
+            }
+        }
+    }
     check_site_name(&cluster.metadata.name, &tiers, &mut problems);
     if let Some(namespace) = &cluster.metadata.namespace {
         check_dns_label("metadata.namespace", namespace, &mut problems);
@@ -333,6 +357,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         restore,
         single_node: spec.single_node.unwrap_or(false),
         frontend_restore,
+        content,
     })
 }
 

@@ -1,0 +1,224 @@
+#!/bin/bash
+# Puts the projects and third-party modules the spec pins in place before the gateway starts, on
+# every start (a stateless frontend's data is new each time):
+#  - a project comes from a tar archive (gzip or not), refused unless its SHA-256 is the pinned one;
+#    the folder at PROJECT_<i>_PATH inside it must hold a project.json and no symbolic link, and it
+#    replaces data/projects/<name>/ (IA docs, 8.3 "Version and Source Control Guide": a project is
+#    the folder data/projects/<name> with its project.json);
+#  - a module (.modl) is refused unless its SHA-256 is the pinned one, the <id> of the module.xml at
+#    the root of its zip is the declared ID, and its <requiredIgnitionVersion> is not newer than this
+#    image (IA's SDK docs, "The module.xml File": the descriptor names the module and the minimum
+#    platform version; the element names are written in lower or camel case by IA's own tools, so
+#    they are matched without regard to case). The checked file waits in MODULES_DIR, from which the
+#    gateway container mounts it into user-lib/modules.
+# Any failure stops the pod's start with one line saying what and why.
+# A checked download is kept on the data volume by its SHA-256, so a restart of a gateway with a
+# persistent volume needs no network.
+set -euo pipefail
+
+volume=${DATA_VOLUME:?DATA_VOLUME must be set}
+modules_dir=${MODULES_DIR:?MODULES_DIR must be set}
+image_version=${IGNITION_VERSION:?IGNITION_VERSION must be set}
+project_count=${PROJECT_COUNT:-0}
+module_count=${MODULE_COUNT:-0}
+# Only https in production; the tests serve the files over plain http on 127.0.0.1.
+protocols=${CONTENT_PROTOCOLS:-=https}
+
+log() { echo "fetch-content: $*"; }
+# To stderr: a failure inside $(...) must still reach the pod's log.
+fail() {
+  log "$*" >&2
+  exit 1
+}
+
+cache="$volume/.ignition-krm-content"
+mkdir -p "$cache"
+# Left over by a start cut short.
+rm -rf "$volume"/.ignition-krm-project.*
+checksum() { sha256sum "$1" | cut -d' ' -f1; }
+
+# fetch WHAT URL SHA256: prints the path of the checked file in the cache.
+fetch() {
+  local what=$1 url=$2 expected=$3
+  local file="$cache/$expected" error actual
+  if [[ -f $file && $(checksum "$file") == "$expected" ]]; then
+    echo "$file"
+    return
+  fi
+  rm -f "$file.download"
+  if ! error=$(curl -sS --fail --location --proto "$protocols" --proto-redir "$protocols" \
+    --retry 3 --retry-connrefused --connect-timeout 10 --max-time 900 \
+    --output "$file.download" "$url" 2>&1); then
+    rm -f "$file.download"
+    fail "$what: cannot download $url: ${error##*$'\n'}"
+  fi
+  actual=$(checksum "$file.download")
+  if [[ $actual != "$expected" ]]; then
+    rm -f "$file.download"
+    fail "$what: the file at $url has SHA-256 $actual, not the pinned $expected: refusing it"
+  fi
+  mv -f "$file.download" "$file"
+  echo "$file"
+}
+
+# A path inside the directory it is joined to (the spec checks this too).
+inner_path() {
+  [[ -z $1 || ($1 != /* && /$1/ != */../* && /$1/ != */./* && $1 != *//*) ]]
+}
+
+# --- projects --------------------------------------------------------------------------------------
+
+install_project() {
+  local index=$1
+  local name_var="PROJECT_${index}_NAME" url_var="PROJECT_${index}_URL"
+  local sha_var="PROJECT_${index}_SHA256" path_var="PROJECT_${index}_PATH"
+  local name=${!name_var:?$name_var must be set} url=${!url_var:?$url_var must be set}
+  local expected=${!sha_var:?$sha_var must be set} inner=${!path_var:-}
+  [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || fail "project $name: not a project name"
+  inner_path "$inner" || fail "project $name: the path $inner leaves the archive"
+  local archive stage source error
+  archive=$(fetch "project $name" "$url" "$expected")
+  stage=$(mktemp -d "$volume/.ignition-krm-project.XXXXXX")
+  # GNU tar keeps members inside the target: it drops a leading '/' and skips names with '..'.
+  if ! error=$(tar -xf "$archive" -C "$stage" --no-same-owner --no-same-permissions 2>&1); then
+    rm -rf "$stage"
+    fail "project $name: the archive from $url cannot be unpacked: ${error##*$'\n'}"
+  fi
+  source="$stage${inner:+/$inner}"
+  local where=${inner:-the root of the archive}
+  if [[ ! -f $source/project.json ]]; then
+    rm -rf "$stage"
+    fail "project $name: $where holds no project.json: not an Ignition project folder"
+  fi
+  if [[ -n $(find "$source" -type l -print -quit) ]]; then
+    rm -rf "$stage"
+    fail "project $name: $where holds a symbolic link: refusing it (a project needs none)"
+  fi
+  mkdir -p "$volume/projects"
+  rm -rf "${volume:?}/projects/$name"
+  mv "$source" "$volume/projects/$name"
+  rm -rf "$stage"
+  log "project $name from $url ($expected)"
+}
+
+# --- modules ---------------------------------------------------------------------------------------
+
+# Little-endian unsigned integers of WIDTH bytes at OFFSET of FILE.
+uint() {
+  local value
+  value=$(od -An -tu"$3" --endian=little -j "$2" -N "$3" "$1" | tr -d ' \n')
+  [[ -n $value ]] || return 1
+  echo "$value"
+}
+
+# zip_entry FILE NAME: prints the named entry of a zip file, found through the central directory
+# (local headers may leave the sizes to a trailing data descriptor). Stored and deflated entries
+# only; deflate is read by gzip after a gzip header (gzip then misses its trailer: its complaint
+# about the end of the file is expected, and the caller checks what came out).
+zip_entry() {
+  local file=$1 wanted=$2 size tail_size hex prefix eocd
+  size=$(stat -c %s "$file")
+  ((size >= 22)) || return 1
+  tail_size=$((size < 65557 ? size : 65557))
+  hex=$(tail -c "$tail_size" "$file" | od -An -v -tx1 | tr -d ' \n')
+  prefix=${hex%504b0506*}
+  [[ $prefix != "$hex" && $((${#prefix} % 2)) -eq 0 ]] || return 1
+  eocd=$((size - tail_size + ${#prefix} / 2))
+  local entries offset index=0 method compressed name_length extra_length comment_length local_header name
+  entries=$(uint "$file" $((eocd + 10)) 2) || return 1
+  offset=$(uint "$file" $((eocd + 16)) 4) || return 1
+  while ((index < entries)); do
+    [[ $(uint "$file" "$offset" 4) == 33639248 ]] || return 1 # PK\1\2
+    method=$(uint "$file" $((offset + 10)) 2)
+    compressed=$(uint "$file" $((offset + 20)) 4)
+    name_length=$(uint "$file" $((offset + 28)) 2)
+    extra_length=$(uint "$file" $((offset + 30)) 2)
+    comment_length=$(uint "$file" $((offset + 32)) 2)
+    local_header=$(uint "$file" $((offset + 42)) 4)
+    name=$(tail -c +$((offset + 47)) "$file" | head -c "$name_length")
+    if [[ $name == "$wanted" ]]; then
+      [[ $(uint "$file" "$local_header" 4) == 67324752 ]] || return 1 # PK\3\4
+      local data
+      data=$((local_header + 30 + $(uint "$file" $((local_header + 26)) 2) + $(uint "$file" $((local_header + 28)) 2)))
+      case $method in
+        0) tail -c +$((data + 1)) "$file" | head -c "$compressed" ;;
+        8) { printf '\037\213\010\000\000\000\000\000\000\377'; tail -c +$((data + 1)) "$file" | head -c "$compressed"; } |
+          gzip -dc 2>/dev/null || true ;;
+        *) return 1 ;;
+      esac
+      return 0
+    fi
+    offset=$((offset + 46 + name_length + extra_length + comment_length))
+    index=$((index + 1))
+  done
+  return 1
+}
+
+# True when version $1 is newer than version $2 (major.minor.patch as numbers; missing parts are 0).
+newer() {
+  local -a left right
+  IFS=. read -ra left <<<"$1"
+  IFS=. read -ra right <<<"$2"
+  local i
+  for i in 0 1 2; do
+    ((10#${left[i]:-0} > 10#${right[i]:-0})) && return 0
+    ((10#${left[i]:-0} < 10#${right[i]:-0})) && return 1
+  done
+  return 1
+}
+
+install_module() {
+  local index=$1
+  local id_var="MODULE_${index}_ID" url_var="MODULE_${index}_URL" sha_var="MODULE_${index}_SHA256"
+  local id=${!id_var:?$id_var must be set} url=${!url_var:?$url_var must be set}
+  local expected=${!sha_var:?$sha_var must be set}
+  [[ $id =~ ^[A-Za-z][A-Za-z0-9._-]*$ ]] || fail "module $id: not a module ID"
+  local file descriptor
+  file=$(fetch "module $id" "$url" "$expected")
+  descriptor=$(zip_entry "$file" module.xml) ||
+    fail "module $id: the file at $url is not an Ignition module: no module.xml in a zip"
+  descriptor=${descriptor//[$'\r\n\t']/ }
+  local -a ids=()
+  local rest=$descriptor required=""
+  # In variables: a '<' written in [[ ]] would be an operator.
+  local id_pattern='<id>[[:space:]]*([^<[:space:]]*)[[:space:]]*</id>(.*)'
+  local version_pattern='<requiredignitionversion>[[:space:]]*([0-9]+(\.[0-9]+)*)'
+  shopt -s nocasematch
+  while [[ $rest =~ $id_pattern ]]; do
+    ids+=("${BASH_REMATCH[1]}")
+    rest=${BASH_REMATCH[2]}
+  done
+  if [[ $descriptor =~ $version_pattern ]]; then
+    required=${BASH_REMATCH[1]}
+  fi
+  shopt -u nocasematch
+  ((${#ids[@]} == 1)) ||
+    fail "module $id: the module.xml of $url names ${#ids[@]} modules (${ids[*]:-none}), expected one"
+  [[ ${ids[0]} == "$id" ]] ||
+    fail "module $id: the file at $url is the module ${ids[0]}, not $id: refusing it"
+  if [[ -n $required ]] && newer "$required" "$image_version"; then
+    fail "module $id: it needs Ignition $required or later, and this image is $image_version"
+  fi
+  mkdir -p "$modules_dir"
+  cp -f "$file" "$modules_dir/$id.modl.tmp"
+  mv -f "$modules_dir/$id.modl.tmp" "$modules_dir/$id.modl"
+  log "module $id from $url ($expected)${required:+, needs Ignition $required}"
+}
+
+for ((i = 0; i < project_count; i++)); do install_project "$i"; done
+for ((i = 0; i < module_count; i++)); do install_module "$i"; done
+
+# Downloads no longer pinned go: the cache holds what this start uses.
+declare -A used=()
+for ((i = 0; i < project_count; i++)); do
+  var="PROJECT_${i}_SHA256"
+  used[${!var}]=1
+done
+for ((i = 0; i < module_count; i++)); do
+  var="MODULE_${i}_SHA256"
+  used[${!var}]=1
+done
+for file in "$cache"/*; do
+  [[ -e $file ]] || continue
+  [[ -n ${used[$(basename "$file")]:-} ]] || rm -f "$file"
+done
