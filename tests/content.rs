@@ -55,7 +55,13 @@ fn each_tier_fetches_only_what_the_spec_gives_it() {
     let backend = env(init_container(template(&objects, BACKEND), "fetch-content").unwrap());
     assert_eq!(value(&backend, "PROJECT_COUNT"), Some("1"));
     assert_eq!(value(&backend, "PROJECT_0_NAME"), Some("global"));
-    assert_eq!(value(&backend, "MODULE_COUNT"), Some("0"));
+    assert_eq!(value(&backend, "MODULE_COUNT"), Some("1"));
+    assert_eq!(value(&backend, "MODULE_0_ID"), Some("com.example.historian-bridge"));
+    assert_eq!(value(&backend, "MODULE_0_URL"), None);
+    assert_eq!(
+        value(&backend, "MODULE_0_FILE"),
+        Some("/module-files/historian-bridge/HistorianBridge-1.0.3.modl")
+    );
     let frontend = env(init_container(template(&objects, FRONTEND), "fetch-content").unwrap());
     assert_eq!(value(&frontend, "PROJECT_COUNT"), Some("2"));
     assert_eq!(value(&frontend, "PROJECT_1_NAME"), Some("hmi"));
@@ -66,12 +72,16 @@ fn each_tier_fetches_only_what_the_spec_gives_it() {
         "sha256sum prints lowercase"
     );
 
-    // The module is accepted on the frontends only, next to nothing else.
+    // Each tier accepts what the spec accepts for its own modules, nothing else.
     let frontend_env = &find(&objects, "ConfigMap", "plant-c-frontend-env")["data"];
     assert_eq!(frontend_env["ACCEPT_MODULE_LICENSES"], "com.example.reporting");
     assert_eq!(frontend_env["ACCEPT_MODULE_CERTS"], "com.example.reporting");
     let backend_env = &find(&objects, "ConfigMap", "plant-c-backend-env")["data"];
-    assert!(backend_env["ACCEPT_MODULE_LICENSES"].is_null());
+    assert_eq!(backend_env["ACCEPT_MODULE_LICENSES"], "com.example.historian-bridge");
+    assert!(
+        backend_env["ACCEPT_MODULE_CERTS"].is_null(),
+        "acceptCertificate is not given"
+    );
 }
 
 #[test]
@@ -107,14 +117,26 @@ fn the_gateway_mounts_each_checked_module_file_and_nothing_over_the_image_s_modu
         .unwrap()
         .iter()
         .any(|fetch_mount| fetch_mount["name"] == mount["name"] && fetch_mount["mountPath"] == modules_dir.as_str()));
+    // Only the tier with a module from the volume mounts the claim, and only into fetch-content.
+    let frontend_text = serde_json::to_string(frontend).unwrap();
+    assert!(!frontend_text.contains("module-files"));
     let backend = template(&objects, BACKEND);
-    assert!(!serde_json::to_string(backend).unwrap().contains("third-party-modules"));
+    let claim = backend["spec"]["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|volume| volume["name"] == "module-files")
+        .unwrap();
+    assert_eq!(claim["persistentVolumeClaim"]["readOnly"], true);
+    for container in backend["spec"]["containers"].as_sequence().unwrap() {
+        assert!(!serde_json::to_string(container).unwrap().contains("module-files"));
+    }
 }
 
 #[test]
 fn a_new_pin_rolls_exactly_the_tiers_that_use_it() {
     let base = expand(&read(CASE));
-    // The module is the frontends' only: a new module pin leaves the backend's pods alone.
+    // The URL module is the frontends' only: a new pin of it leaves the backend's pods alone.
     let new_module = expand(&read(CASE).replace(MODULE_SHA, &"e".repeat(64)));
     assert_eq!(template(&base, BACKEND), template(&new_module, BACKEND));
     assert_ne!(template(&base, FRONTEND), template(&new_module, FRONTEND));

@@ -379,6 +379,26 @@ with open("{out}", "wb") as f, zipfile.ZipFile(Stream(f), "w", zipfile.ZIP_DEFLA
 }
 
 #[test]
+fn a_module_from_the_modules_volume_is_checked_the_same_way() {
+    let sandbox = Sandbox::new("content-module-volume");
+    let file = modl(&sandbox, "on-volume", &module_xml(MODULE_ID, "8.1.0"), &[]);
+    let variables = |sha: String| {
+        vec![
+            ("MODULE_COUNT".to_owned(), "1".to_owned()),
+            ("MODULE_0_ID".to_owned(), MODULE_ID.to_owned()),
+            ("MODULE_0_FILE".to_owned(), file.display().to_string()),
+            ("MODULE_0_SHA256".to_owned(), sha),
+        ]
+    };
+    let run = run_with(&sandbox, variables("c".repeat(64)));
+    run.assert_failure("a file on the volume with another checksum");
+    assert!(failure_line(&run).contains("not the pinned"));
+    run_with(&sandbox, variables(sha256(&file))).assert_success("the pinned file");
+    let installed = sandbox.path(&format!("modules/{MODULE_ID}.modl"));
+    assert_eq!(fs::read(installed).unwrap(), fs::read(&file).unwrap());
+}
+
+#[test]
 fn a_module_that_is_another_module_is_refused() {
     require_curl();
     let sandbox = Sandbox::new("content-module-identity");

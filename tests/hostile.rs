@@ -385,6 +385,21 @@ fn cases() -> Vec<Case> {
             Refused(&["spec.thirdPartyModules[0].id: must be a module ID"]),
         ),
         case(
+            "a module with both a URL and a volume",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: com.example.a, url: \"https://x/a.modl\", volumeClaim: modules, path: a.modl, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]\n"))),
+            Refused(&["spec.thirdPartyModules[0]: needs exactly one of url and volumeClaim (with path)"]),
+        ),
+        case(
+            "a module path that climbs out of its volume",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: com.example.a, volumeClaim: modules, path: \"../other/a.modl\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]\n"))),
+            Refused(&["spec.thirdPartyModules[0].path: must be the relative path of a .modl file inside the volume"]),
+        ),
+        case(
+            "modules from two volumes",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: com.example.a, volumeClaim: modules, path: a.modl, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}, {id: com.example.b, volumeClaim: more-modules, path: b.modl, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]\n"))),
+            Refused(&["spec.thirdPartyModules[1].volumeClaim: is another claim than \"modules\""]),
+        ),
+        case(
             "a module on 8.1",
             Config("apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: plant-a}\nspec:\n  architecture: failover\n  version: \"8.1.48\"\n  adminPasswordSecret: s\n  thirdPartyModules: [{id: com.example.a, url: \"https://x/a.modl\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]\n"),
             Refused(&["spec.thirdPartyModules[0]: third-party modules are supported from Ignition 8.3.0 on"]),

@@ -3,17 +3,22 @@
 //! in place before the gateway starts. The pins are in the container's environment, so a new pin
 //! changes the pod template and rolls the tier (Backup first, as every rollout).
 
-use k8s_openapi::api::core::v1::{Container, EmptyDirVolumeSource, EnvVar, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{
+    Container, EmptyDirVolumeSource, EnvVar, PersistentVolumeClaimVolumeSource, Volume, VolumeMount,
+};
 
 use super::config::{FETCH_CONTENT_SCRIPT, SCRIPTS_DIR};
 use super::names::DATA_VOLUME;
 use super::statefulset::{container_security_context, mount, resources, value_env, INIT_DATA_MOUNT};
 use super::SCRIPTS_VOLUME;
-use crate::spec::{Site, Tier};
+use crate::spec::{ModuleSource, Site, Tier};
 
 /// The emptyDir the checked `.modl` files wait in; the gateway mounts each file from it.
 pub const MODULES_VOLUME: &str = "third-party-modules";
 const MODULES_MOUNT: &str = "/modules";
+/// The claim holding `.modl` files, mounted read-only into the init container only.
+pub const MODULE_FILES_VOLUME: &str = "module-files";
+const MODULE_FILES_MOUNT: &str = "/module-files";
 /// Where the image loads modules from: `user-lib/modules` of the install directory
 /// (`inductiveautomation/ignition-helm-chart` 0.2.1, `scripts/docker-entrypoint-shim.sh`).
 const IMAGE_MODULES_DIR: &str = "/usr/local/bin/ignition/user-lib/modules";
@@ -46,7 +51,15 @@ pub fn fetch_content(site: &Site, tier: &Tier) -> Option<Container> {
     env.push(value_env("MODULE_COUNT", &modules.len().to_string()));
     for (index, module) in modules.iter().enumerate() {
         env.push(indexed("MODULE", index, "ID", &module.id));
-        env.push(indexed("MODULE", index, "URL", &module.url));
+        match &module.source {
+            ModuleSource::Url(url) => env.push(indexed("MODULE", index, "URL", url)),
+            ModuleSource::Volume(path) => env.push(indexed(
+                "MODULE",
+                index,
+                "FILE",
+                &format!("{MODULE_FILES_MOUNT}/{path}"),
+            )),
+        }
         env.push(indexed("MODULE", index, "SHA256", &module.sha256));
     }
     let mut mounts = vec![
@@ -55,6 +68,12 @@ pub fn fetch_content(site: &Site, tier: &Tier) -> Option<Container> {
     ];
     if !modules.is_empty() {
         mounts.push(mount(MODULES_VOLUME, MODULES_MOUNT, false));
+    }
+    if modules
+        .iter()
+        .any(|module| matches!(module.source, ModuleSource::Volume(_)))
+    {
+        mounts.push(mount(MODULE_FILES_VOLUME, MODULE_FILES_MOUNT, true));
     }
     Some(Container {
         name: "fetch-content".to_owned(),
@@ -73,13 +92,32 @@ fn indexed(kind: &str, index: usize, field: &str, value: &str) -> EnvVar {
     value_env(&format!("{kind}_{index}_{field}"), value)
 }
 
-/// The emptyDir of the checked modules, if the tier loads any.
-pub fn modules_volume(site: &Site, tier: &Tier) -> Option<Volume> {
-    (!site.content.modules_of(tier.kind).is_empty()).then(|| Volume {
-        name: MODULES_VOLUME.to_owned(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Default::default()
-    })
+/// The emptyDir of the checked modules, if the tier loads any, and the claim of the modules that
+/// come from a volume, if any of the tier's do.
+pub fn modules_volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
+    let modules = site.content.modules_of(tier.kind);
+    let mut volumes = Vec::new();
+    if !modules.is_empty() {
+        volumes.push(Volume {
+            name: MODULES_VOLUME.to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        });
+    }
+    let from_volume = modules
+        .iter()
+        .any(|module| matches!(module.source, ModuleSource::Volume(_)));
+    if let (true, Some(claim)) = (from_volume, &site.content.module_claim) {
+        volumes.push(Volume {
+            name: MODULE_FILES_VOLUME.to_owned(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: claim.clone(),
+                read_only: Some(true),
+            }),
+            ..Default::default()
+        });
+    }
+    volumes
 }
 
 /// Each checked module, mounted as one file into the image's module directory: the image's own

@@ -414,7 +414,7 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
     if let Some((restore_volume, _)) = sidecars::restore_of(site, tier).and_then(sidecars::restore_volume) {
         volumes.push(restore_volume);
     }
-    volumes.extend(content::modules_volume(site, tier));
+    volumes.extend(content::modules_volumes(site, tier));
     if labels_itself(site, tier) {
         volumes.push(sidecars::api_access_volume());
     }

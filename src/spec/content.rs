@@ -17,7 +17,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::site::{TierKind, VersionLine};
+use super::site::{check_dns_subdomain, TierKind, VersionLine};
 use super::types::Architecture;
 use super::Problem;
 
@@ -64,8 +64,17 @@ pub struct ThirdPartyModule {
     /// The module ID, such as `com.example.mymodule`: the `<id>` in the file's `module.xml`, checked
     /// when the file is fetched.
     pub id: String,
-    /// An `https://` URL of the `.modl` file.
-    pub url: String,
+    /// An `https://` URL of the `.modl` file. Exactly one of `url` and `volumeClaim`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// An existing PersistentVolumeClaim holding `.modl` files, mounted read-only into the init
+    /// container (as the official chart's `externalModules`); every module from a volume names the
+    /// same claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_claim: Option<String>,
+    /// With `volumeClaim`: the file's path inside the volume, such as `reporting/Reporting-2.4.1.modl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// The file's SHA-256 (64 hex digits), checked before the gateway may load it.
     pub sha256: String,
     /// Accept the module's licence agreement (its ID joins `ACCEPT_MODULE_LICENSES`). Default false:
@@ -109,11 +118,19 @@ pub struct ProjectSettings {
     pub tiers: Vec<TierKind>,
 }
 
+/// Where a module file comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleSource {
+    Url(String),
+    /// A path inside the site's modules volume (`ContentSettings::module_claim`).
+    Volume(String),
+}
+
 /// A third-party module, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleSettings {
     pub id: String,
-    pub url: String,
+    pub source: ModuleSource,
     pub sha256: String,
     pub accept_license: bool,
     pub accept_certificate: bool,
@@ -125,6 +142,8 @@ pub struct ModuleSettings {
 pub struct ContentSettings {
     pub projects: Vec<ProjectSettings>,
     pub modules: Vec<ModuleSettings>,
+    /// The PersistentVolumeClaim the modules from a volume come from.
+    pub module_claim: Option<String>,
 }
 
 impl ContentSettings {
@@ -237,11 +256,50 @@ pub fn resolve_content(
                 format!("{:?} is given twice", module.id),
             ));
         }
-        check_url(&format!("{path}.url"), &module.url, problems);
+        let source = match (&module.url, &module.volume_claim) {
+            (Some(url), None) => {
+                check_url(&format!("{path}.url"), url, problems);
+                if module.path.is_some() {
+                    problems.push(Problem::new(format!("{path}.path"), "is only read with volumeClaim"));
+                }
+                ModuleSource::Url(url.clone())
+            }
+            (None, Some(claim)) => {
+                check_dns_subdomain(&format!("{path}.volumeClaim"), claim, problems);
+                match &content.module_claim {
+                    Some(first) if first != claim => problems.push(
+                        Problem::new(
+                            format!("{path}.volumeClaim"),
+                            format!("is another claim than {first:?}: the modules from a volume come from one claim"),
+                        )
+                        .current(claim),
+                    ),
+                    _ => content.module_claim = Some(claim.clone()),
+                }
+                let file = module.path.clone().unwrap_or_default();
+                if !(is_inner_path(&file) && file.ends_with(".modl")) {
+                    problems.push(
+                        Problem::new(
+                            format!("{path}.path"),
+                            "must be the relative path of a .modl file inside the volume, without '..', '.' or empty parts",
+                        )
+                        .current(&file),
+                    );
+                }
+                ModuleSource::Volume(file)
+            }
+            _ => {
+                problems.push(Problem::new(
+                    &path,
+                    "needs exactly one of url and volumeClaim (with path)",
+                ));
+                ModuleSource::Url(String::new())
+            }
+        };
         check_sha256(&format!("{path}.sha256"), &module.sha256, problems);
         content.modules.push(ModuleSettings {
             id: module.id.clone(),
-            url: module.url.clone(),
+            source,
             sha256: module.sha256.to_ascii_lowercase(),
             accept_license: module.accept_license.unwrap_or(false),
             accept_certificate: module.accept_certificate.unwrap_or(false),

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use serde_norway::Value;
 
-pub use content::{ContentSettings, ModuleSettings, ProjectSettings};
+pub use content::{ContentSettings, ModuleSettings, ModuleSource, ProjectSettings};
 pub use options::{
     is_generated_env, is_owned_pod_key, mount_collides, LicenseSecrets, LicenseSettings, TierOptions,
     GENERATED_VOLUMES, MINIMUM_8_1_PATCH,

@@ -653,6 +653,7 @@ pub const GENERATED_VOLUMES: &[&str] = &[
     "gan-keystore-password",
     "restore",
     "third-party-modules",
+    "module-files",
     "kube-api-access",
 ];
 
@@ -669,6 +670,7 @@ const GENERATED_MOUNTS: &[&str] = &[
     // fetch-content's checked modules, and the image's module folder they are mounted into (a
     // mount over the folder would hide the image's own modules).
     "/modules",
+    "/module-files",
     "/usr/local/bin/ignition/user-lib/modules",
 ];
 

@@ -5,12 +5,13 @@
 #    the folder at PROJECT_<i>_PATH inside it must hold a project.json and no symbolic link, and it
 #    replaces data/projects/<name>/ (IA docs, 8.3 "Version and Source Control Guide": a project is
 #    the folder data/projects/<name> with its project.json);
-#  - a module (.modl) is refused unless its SHA-256 is the pinned one, the <id> of the module.xml at
-#    the root of its zip is the declared ID, and its <requiredIgnitionVersion> is not newer than this
-#    image (IA's SDK docs, "The module.xml File": the descriptor names the module and the minimum
-#    platform version; the element names are written in lower or camel case by IA's own tools, so
-#    they are matched without regard to case). The checked file waits in MODULES_DIR, from which the
-#    gateway container mounts it into user-lib/modules.
+#  - a module (.modl), by URL or from the modules volume (MODULE_<i>_FILE), is refused unless its
+#    SHA-256 is the pinned one, the <id> of the module.xml at the root of its zip is the declared ID,
+#    and its <requiredIgnitionVersion> is not newer than this image (IA's SDK docs, "The module.xml
+#    File": the descriptor names the module and the minimum platform version; IA's own tools write
+#    the element names in lower or camel case, so they are matched without regard to case).
+#    The checked file waits in MODULES_DIR, from which the gateway container mounts it into
+#    user-lib/modules.
 # Any failure stops the pod's start with one line saying what and why.
 # A checked download is kept on the data volume by its SHA-256, so a restart of a gateway with a
 # persistent volume needs no network.
@@ -56,6 +57,22 @@ fetch() {
   if [[ $actual != "$expected" ]]; then
     rm -f "$file.download"
     fail "$what: the file at $url has SHA-256 $actual, not the pinned $expected: refusing it"
+  fi
+  mv -f "$file.download" "$file"
+  echo "$file"
+}
+
+# take WHAT PATH SHA256: a file from a mounted volume, copied into the cache and checked there (a
+# file checked in place could change before it is copied). Prints the path of the checked copy.
+take() {
+  local what=$1 source=$2 expected=$3
+  local file="$cache/$expected" actual
+  [[ -f $source ]] || fail "$what: no file $source on the modules volume"
+  cp -f "$source" "$file.download"
+  actual=$(checksum "$file.download")
+  if [[ $actual != "$expected" ]]; then
+    rm -f "$file.download"
+    fail "$what: the file $source has SHA-256 $actual, not the pinned $expected: refusing it"
   fi
   mv -f "$file.download" "$file"
   echo "$file"
@@ -169,14 +186,23 @@ newer() {
 
 install_module() {
   local index=$1
-  local id_var="MODULE_${index}_ID" url_var="MODULE_${index}_URL" sha_var="MODULE_${index}_SHA256"
-  local id=${!id_var:?$id_var must be set} url=${!url_var:?$url_var must be set}
+  local id_var="MODULE_${index}_ID" url_var="MODULE_${index}_URL" file_var="MODULE_${index}_FILE"
+  local sha_var="MODULE_${index}_SHA256"
+  local id=${!id_var:?$id_var must be set} url=${!url_var:-} source_file=${!file_var:-}
   local expected=${!sha_var:?$sha_var must be set}
   [[ $id =~ ^[A-Za-z][A-Za-z0-9._-]*$ ]] || fail "module $id: not a module ID"
-  local file descriptor
-  file=$(fetch "module $id" "$url" "$expected")
+  local file descriptor from
+  if [[ -n $url ]]; then
+    from="the file at $url"
+    file=$(fetch "module $id" "$url" "$expected")
+  elif [[ -n $source_file ]]; then
+    from="the file $source_file"
+    file=$(take "module $id" "$source_file" "$expected")
+  else
+    fail "module $id: $url_var or $file_var must be set"
+  fi
   descriptor=$(zip_entry "$file" module.xml) ||
-    fail "module $id: the file at $url is not an Ignition module: no module.xml in a zip"
+    fail "module $id: $from is not an Ignition module: no module.xml in a zip"
   descriptor=${descriptor//[$'\r\n\t']/ }
   local -a ids=()
   local rest=$descriptor required=""
@@ -193,16 +219,16 @@ install_module() {
   fi
   shopt -u nocasematch
   ((${#ids[@]} == 1)) ||
-    fail "module $id: the module.xml of $url names ${#ids[@]} modules (${ids[*]:-none}), expected one"
+    fail "module $id: the module.xml of $from names ${#ids[@]} modules (${ids[*]:-none}), expected one"
   [[ ${ids[0]} == "$id" ]] ||
-    fail "module $id: the file at $url is the module ${ids[0]}, not $id: refusing it"
+    fail "module $id: $from is the module ${ids[0]}, not $id: refusing it"
   if [[ -n $required ]] && newer "$required" "$image_version"; then
     fail "module $id: it needs Ignition $required or later, and this image is $image_version"
   fi
   mkdir -p "$modules_dir"
   cp -f "$file" "$modules_dir/$id.modl.tmp"
   mv -f "$modules_dir/$id.modl.tmp" "$modules_dir/$id.modl"
-  log "module $id from $url ($expected)${required:+, needs Ignition $required}"
+  log "module $id from ${url:-$source_file} ($expected)${required:+, needs Ignition $required}"
 }
 
 for ((i = 0; i < project_count; i++)); do install_project "$i"; done
