@@ -304,6 +304,31 @@ with tarfile.open("{linked}", "w") as t:
     run.assert_failure("a symbolic link in the project");
     assert!(failure_line(&run).contains("symbolic link"));
     assert!(!sandbox.path("volume/projects/hmi").exists());
+
+    // A path through a symbolic link to a real project folder outside is refused, and that folder
+    // stays where it is.
+    write(&outside.join("hmi/project.json"), "{}");
+    let through = sandbox.path("through.tar");
+    let script = format!(
+        r#"
+import tarfile
+with tarfile.open("{through}", "w") as t:
+    info = tarfile.TarInfo("repo/link"); info.type = tarfile.SYMTYPE; info.linkname = "{outside}"
+    t.addfile(info)
+"#,
+        through = through.display(),
+        outside = outside.display()
+    );
+    command("python3", &["-c", &script], &sandbox.dir);
+    let run = run_projects(
+        &sandbox,
+        &[("hmi", file_url(&through), sha256(&through), "repo/link/hmi")],
+        Some("=file"),
+    );
+    run.assert_failure("a path through a symbolic link");
+    assert!(failure_line(&run).contains("leads through a symbolic link"));
+    assert!(outside.join("hmi/project.json").exists(), "nothing moved from outside");
+    assert!(!sandbox.path("volume/projects/hmi").exists());
 }
 
 // Modules.

@@ -103,6 +103,11 @@ install_project() {
   fi
   source="$stage${inner:+/$inner}"
   local where=${inner:-the root of the archive}
+  # A symbolic link on the way to the folder would lead out of the archive.
+  if [[ -e $source && $(realpath "$source") != "$(realpath "$stage")${inner:+/$inner}" ]]; then
+    rm -rf "$stage"
+    fail "project $name: $where leads through a symbolic link: refusing it"
+  fi
   if [[ ! -f $source/project.json ]]; then
     rm -rf "$stage"
     fail "project $name: $where holds no project.json: not an Ignition project folder"
