@@ -388,6 +388,25 @@ with open("{out}", "wb") as f, zipfile.ZipFile(Stream(f), "w", zipfile.ZIP_DEFLA
     );
     command("python3", &["-c", &script], &sandbox.dir);
     files.push(streamed);
+    // Hundreds of jars before the descriptor, some stored with extra fields and comments, as a large
+    // module with its dependencies is laid out.
+    let many = sandbox.path("many.modl");
+    let script = format!(
+        r#"
+import zipfile
+with zipfile.ZipFile("{out}", "w", zipfile.ZIP_DEFLATED) as z:
+    for n in range(300):
+        info = zipfile.ZipInfo("lib/dependency-%03d.jar" % n)
+        info.comment = b"jar %d" % n
+        info.extra = b"\xfe\xca\x00\x00" if n % 2 else b""
+        z.writestr(info, ("jar %d " % n) * 200, zipfile.ZIP_STORED if n % 3 else zipfile.ZIP_DEFLATED)
+    z.writestr("module.xml", {xml:?})
+"#,
+        out = many.display(),
+        xml = xml
+    );
+    command("python3", &["-c", &script], &sandbox.dir);
+    files.push(many);
     for file in files {
         let _ = fs::remove_dir_all(sandbox.path("modules"));
         let run = run_modules(&sandbox, &[(MODULE_ID, file_url(&file), sha256(&file))]);

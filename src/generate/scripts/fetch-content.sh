@@ -133,10 +133,17 @@ uint() {
   echo "$value"
 }
 
+# COUNT bytes at OFFSET of FILE (no pipe that could end in SIGPIPE).
+bytes() {
+  dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=65536 status=none
+}
+
 # zip_entry FILE NAME: prints the named entry of a zip file, found through the central directory
-# (local headers may leave the sizes to a trailing data descriptor). Stored and deflated entries
-# only; deflate is read by gzip after a gzip header (gzip then misses its trailer: its complaint
-# about the end of the file is expected, and the caller checks what came out).
+# (local headers may leave the sizes to a trailing data descriptor). The central directory is read
+# once, as hex, and walked in bash: a module with hundreds of jars costs a handful of processes.
+# Stored and deflated entries only; deflate is read by gzip after a gzip header (gzip then misses
+# its trailer: its complaint about the end of the file is expected, and the caller checks what
+# came out).
 zip_entry() {
   local file=$1 wanted=$2 size tail_size hex prefix eocd
   size=$(stat -c %s "$file")
@@ -146,31 +153,44 @@ zip_entry() {
   prefix=${hex%504b0506*}
   [[ $prefix != "$hex" && $((${#prefix} % 2)) -eq 0 ]] || return 1
   eocd=$((size - tail_size + ${#prefix} / 2))
-  local entries offset index=0 method compressed name_length extra_length comment_length local_header name
+  local entries directory_size offset directory wanted_hex
   entries=$(uint "$file" $((eocd + 10)) 2) || return 1
+  directory_size=$(uint "$file" $((eocd + 12)) 4) || return 1
   offset=$(uint "$file" $((eocd + 16)) 4) || return 1
+  ((offset + directory_size <= eocd)) || return 1
+  directory=$(bytes "$file" "$offset" "$directory_size" | od -An -v -tx1 | tr -d ' \n')
+  wanted_hex=$(printf '%s' "$wanted" | od -An -v -tx1 | tr -d ' \n')
+  # The little-endian number of WIDTH bytes at byte POSITION of the directory, into REPLY.
+  field() {
+    local position=$1 width=$2 i
+    REPLY=0
+    for ((i = width - 1; i >= 0; i--)); do
+      REPLY=$((REPLY * 256 + 16#${directory:$(((position + i) * 2)):2}))
+    done
+  }
+  local position=0 index=0 method compressed name_length extra_length comment_length local_header
   while ((index < entries)); do
-    [[ $(uint "$file" "$offset" 4) == 33639248 ]] || return 1 # PK\1\2
-    method=$(uint "$file" $((offset + 10)) 2)
-    compressed=$(uint "$file" $((offset + 20)) 4)
-    name_length=$(uint "$file" $((offset + 28)) 2)
-    extra_length=$(uint "$file" $((offset + 30)) 2)
-    comment_length=$(uint "$file" $((offset + 32)) 2)
-    local_header=$(uint "$file" $((offset + 42)) 4)
-    name=$(tail -c +$((offset + 47)) "$file" | head -c "$name_length")
-    if [[ $name == "$wanted" ]]; then
+    ((2 * (position + 46) <= ${#directory})) || return 1
+    [[ ${directory:$((position * 2)):8} == 504b0102 ]] || return 1 # PK\1\2
+    field $((position + 10)) 2 && method=$REPLY
+    field $((position + 20)) 4 && compressed=$REPLY
+    field $((position + 28)) 2 && name_length=$REPLY
+    field $((position + 30)) 2 && extra_length=$REPLY
+    field $((position + 32)) 2 && comment_length=$REPLY
+    field $((position + 42)) 4 && local_header=$REPLY
+    if [[ ${directory:$(((position + 46) * 2)):$((name_length * 2))} == "$wanted_hex" ]]; then
       [[ $(uint "$file" "$local_header" 4) == 67324752 ]] || return 1 # PK\3\4
       local data
       data=$((local_header + 30 + $(uint "$file" $((local_header + 26)) 2) + $(uint "$file" $((local_header + 28)) 2)))
       case $method in
-        0) tail -c +$((data + 1)) "$file" | head -c "$compressed" ;;
-        8) { printf '\037\213\010\000\000\000\000\000\000\377'; tail -c +$((data + 1)) "$file" | head -c "$compressed"; } |
+        0) bytes "$file" "$data" "$compressed" ;;
+        8) { printf '\037\213\010\000\000\000\000\000\000\377'; bytes "$file" "$data" "$compressed"; } |
           gzip -dc 2>/dev/null || true ;;
         *) return 1 ;;
       esac
       return 0
     fi
-    offset=$((offset + 46 + name_length + extra_length + comment_length))
+    position=$((position + 46 + name_length + extra_length + comment_length))
     index=$((index + 1))
   done
   return 1
