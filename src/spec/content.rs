@@ -1,5 +1,6 @@
 //! Gateway content as code: Ignition projects from a pinned archive, and third-party modules
-//! (`.modl` files) by URL, each pinned by its SHA-256 and fetched by an init container.
+//! (`.modl` files) by URL or from a volume, each pinned by its SHA-256 and fetched by an init
+//! container.
 //!
 //! Sources for the behaviour relied on:
 //! - projects live in `data/projects/<name>/` with a `project.json` (IA docs, 8.3 "Version and
@@ -57,7 +58,7 @@ pub struct Archive {
     pub sha256: String,
 }
 
-/// A third-party module (`.modl`), downloaded and checked before every start (8.3 only).
+/// A third-party module (`.modl`), fetched and checked before every start (8.3 only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThirdPartyModule {

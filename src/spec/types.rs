@@ -89,8 +89,8 @@ pub struct Spec {
     /// before every start (replacing what is there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<Project>>,
-    /// 8.3 only: third-party modules (`.modl` files) by URL and SHA-256, checked against their
-    /// declared ID and loaded by the chosen tiers.
+    /// 8.3 only: third-party modules (`.modl` files) by URL or from a volume, pinned by SHA-256,
+    /// checked against their declared ID and loaded by the chosen tiers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_modules: Option<Vec<ThirdPartyModule>>,
     /// A cluster with a single node (a lab, an edge box): both nodes of a pair may then share it
