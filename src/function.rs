@@ -86,7 +86,7 @@ pub fn process(list: ResourceList) -> Outcome {
                 object,
                 source_file(object, &list.items),
                 Problem::new(
-                    "spec.site",
+                    spec::FieldPath::spec().field("site"),
                     format!(
                         "no {} is named {:?} (known: {})",
                         spec::KIND,

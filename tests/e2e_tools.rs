@@ -162,6 +162,7 @@ fn every_manifest_passes_strict_validation_for_kubernetes_1_30_and_1_35() {
         "failover-certificates-restore-8.3",
         "scaleout-traefik-secret-certificates-8.1",
         "scaleout-plant-options-8.3",
+        "scaleout-projects-modules-8.3",
     ] {
         let output = run_function(&read(format!("tests/testdata/{case}/input.yaml")));
         let objects = generated(&parse(&stdout(&output)));

@@ -344,6 +344,92 @@ fn cases() -> Vec<Case> {
             Config(config!(concat!(valid_spec!(), "  restore: {volumeClaim: backups, path: a.gwbk, frontends: sometimes}\n"))),
             Refused(&["spec.restore.frontends"]),
         ),
+        // Projects and third-party modules (spec.projects, spec.thirdPartyModules).
+        case(
+            "a project archive with a bad checksum",
+            Config(config!(concat!(valid_spec!(), "  projects: [{name: hmi, source: {archive: {url: \"https://git.example.com/a.tar.gz\", sha256: abc123}}}]\n"))),
+            Refused(&["spec.projects[0].source.archive.sha256: must be the file's SHA-256 as 64 hex digits"]),
+        ),
+        case(
+            "a project archive over plain http",
+            Config(config!(concat!(valid_spec!(), "  projects: [{name: hmi, source: {archive: {url: \"http://git.example.com/a.tar.gz\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}}]\n"))),
+            Refused(&["spec.projects[0].source.archive.url: must be an https:// URL"]),
+        ),
+        case(
+            "a project source of an unknown type",
+            Config(config!(concat!(valid_spec!(), "  projects: [{name: hmi, source: {svn: {url: \"https://x/y\"}}}]\n"))),
+            Refused(&["spec.projects[0].source.svn: unknown field \"svn\"; known fields: archive", "spec.projects[0].source.archive: is required"]),
+        ),
+        case(
+            "a project path that climbs out of the archive",
+            Config(config!(concat!(valid_spec!(), "  projects: [{name: hmi, path: \"repo/../../etc\", source: {archive: {url: \"https://x/a.tar.gz\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}}]\n"))),
+            Refused(&["spec.projects[0].path: must be a relative path inside the archive"]),
+        ),
+        case(
+            "an absolute project path",
+            Config(config!(concat!(valid_spec!(), "  projects: [{name: hmi, path: /etc, source: {archive: {url: \"https://x/a.tar.gz\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}}]\n"))),
+            Refused(&["spec.projects[0].path: must be a relative path inside the archive"]),
+        ),
+        case(
+            "a project name that is a path",
+            Config(config!(concat!(valid_spec!(), "  projects: [{name: \"../data\", source: {archive: {url: \"https://x/a.tar.gz\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}}]\n"))),
+            Refused(&["spec.projects[0].name: must be a project name"]),
+        ),
+        case(
+            "the same project twice",
+            Config(config!(concat!(valid_spec!(), "  projects: [{name: hmi, source: {archive: {url: \"https://x/a.tar.gz\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}}, {name: hmi, source: {archive: {url: \"https://x/b.tar.gz\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}}]\n"))),
+            Refused(&["spec.projects[1].name: \"hmi\" is given twice"]),
+        ),
+        case(
+            "a project for a tier the architecture lacks",
+            Config(config!(concat!(valid_spec!(), "  projects: [{name: hmi, tiers: [frontend], source: {archive: {url: \"https://x/a.tar.gz\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}}]\n"))),
+            Refused(&["spec.projects[0].tiers[0]: \"frontend\" is not a tier of this architecture (its tiers: gateway)"]),
+        ),
+        case(
+            "a project for an unknown tier",
+            Config(config!(concat!(valid_spec!(), "  projects: [{name: hmi, tiers: [edge], source: {archive: {url: \"https://x/a.tar.gz\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}}}]\n"))),
+            Refused(&["spec.projects[0].tiers[0]"]),
+        ),
+        case(
+            "a module with a bad checksum and a plain http URL",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: com.example.a, url: \"http://x/a.modl\", sha256: \"not-a-sum\"}]\n"))),
+            Refused(&["spec.thirdPartyModules[0].url: must be an https:// URL", "spec.thirdPartyModules[0].sha256: must be the file's SHA-256"]),
+        ),
+        case(
+            "a module ID that is a path",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: \"../../lib/x\", url: \"https://x/a.modl\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]\n"))),
+            Refused(&["spec.thirdPartyModules[0].id: must be a module ID"]),
+        ),
+        case(
+            "a module with both a URL and a volume",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: com.example.a, url: \"https://x/a.modl\", volumeClaim: modules, path: a.modl, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]\n"))),
+            Refused(&["spec.thirdPartyModules[0]: needs exactly one of url and volumeClaim (with path)"]),
+        ),
+        case(
+            "a module path that climbs out of its volume",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: com.example.a, volumeClaim: modules, path: \"../other/a.modl\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]\n"))),
+            Refused(&["spec.thirdPartyModules[0].path: must be the relative path of a .modl file inside the volume"]),
+        ),
+        case(
+            "modules from two volumes",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: com.example.a, volumeClaim: modules, path: a.modl, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}, {id: com.example.b, volumeClaim: more-modules, path: b.modl, sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]\n"))),
+            Refused(&["spec.thirdPartyModules[1].volumeClaim: is another claim than \"modules\""]),
+        ),
+        case(
+            "a module on 8.1",
+            Config("apiVersion: ignition.krm.dev/v1alpha1\nkind: IgnitionCluster\nmetadata: {name: plant-a}\nspec:\n  architecture: failover\n  version: \"8.1.48\"\n  adminPasswordSecret: s\n  thirdPartyModules: [{id: com.example.a, url: \"https://x/a.modl\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}]\n"),
+            Refused(&["spec.thirdPartyModules[0]: third-party modules are supported from Ignition 8.3.0 on"]),
+        ),
+        case(
+            "a module field of an unknown name",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: com.example.a, url: \"https://x/a.modl\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, checksum: md5}]\n"))),
+            Refused(&["spec.thirdPartyModules[0].checksum: unknown field"]),
+        ),
+        case(
+            "a module accepted as a word",
+            Config(config!(concat!(valid_spec!(), "  thirdPartyModules: [{id: com.example.a, url: \"https://x/a.modl\", sha256: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, acceptLicense: sure}]\n"))),
+            Refused(&["spec.thirdPartyModules[0].acceptLicense"]),
+        ),
         // Names and versions.
         case(
             "a name that is not a DNS label",
@@ -946,6 +1032,19 @@ fn check(case: &Case, run: &Run) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The README states how many hostile inputs this file checks; the number must be this file's.
+#[test]
+fn the_readme_states_the_number_of_hostile_cases() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let count = cases().len().to_string();
+    for stated in [
+        format!("`tests/hostile.rs` checks this for {count} inputs"),
+        format!("tests/hostile.rs         {count} hostile inputs"),
+    ] {
+        assert!(readme.contains(&stated), "the README does not say {stated:?}");
+    }
 }
 
 #[test]

@@ -17,6 +17,7 @@ fn sites() -> Vec<(String, Vec<Value>)> {
         "failover-certificates-restore-8.3",
         "scaleout-traefik-secret-certificates-8.1",
         "scaleout-plant-options-8.3",
+        "scaleout-projects-modules-8.3",
     ]
     .into_iter()
     .map(|case| {

@@ -38,6 +38,11 @@ const SEAMS: &[(&str, &str, &str)] = &[
         "RESTORE_PROTOCOLS",
         "https only; the tests' fake server speaks plain http",
     ),
+    (
+        "fetch-content.sh",
+        "CONTENT_PROTOCOLS",
+        "https only; the tests serve the archives and modules over file:// and plain http",
+    ),
 ];
 
 /// Variables a script reads only in one mode, with the variable and value that select it.

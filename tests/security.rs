@@ -21,6 +21,7 @@ const SUCCESS_CASES: &[&str] = &[
     "scaleout-certificates-manual-rotation-8.3",
     "scaleout-traefik-secret-certificates-8.1",
     "scaleout-plant-options-8.3",
+    "scaleout-projects-modules-8.3",
 ];
 const KUSTOMIZATIONS: &[&str] = &["bases/failover", "bases/scaleout", "overlays/dev", "overlays/prod"];
 

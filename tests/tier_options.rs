@@ -20,6 +20,7 @@ const SUCCESS_CASES: &[&str] = &[
     "scaleout-8.3",
     "scaleout-traefik-secret-certificates-8.1",
     OPTIONS_CASE,
+    "scaleout-projects-modules-8.3",
 ];
 
 fn expand(case: &str) -> Vec<Value> {

@@ -18,6 +18,7 @@ pub const GAN_TRUST_SCRIPT: &str = "gan-trust.sh";
 pub const FETCH_BACKUP_SCRIPT: &str = "fetch-backup.sh";
 pub const PREPARE_BACKUP_SCRIPT: &str = "prepare-backup.sh";
 pub const APPLY_RESOURCES_SCRIPT: &str = "apply-resources.sh";
+pub const FETCH_CONTENT_SCRIPT: &str = "fetch-content.sh";
 
 /// Where the Secrets are mounted; the image reads each `*_FILE` variable's file.
 pub const ADMIN_SECRET_DIR: &str = "/run/secrets/ignition/admin";
@@ -38,8 +39,12 @@ pub fn scripts_config_map(site: &Site) -> ConfigMap {
         (PREPARE_BACKUP_SCRIPT, include_str!("scripts/prepare-backup.sh")),
     ]
     .into_iter()
+    // Only where a site uses them: every other site's scripts, and so its pods, stay as they were.
     .chain(
-        // Only where a site has gateway resources: every other site's scripts, and so its pods, stay as they were.
+        (!site.content.projects.is_empty() || !site.content.modules.is_empty())
+            .then_some((FETCH_CONTENT_SCRIPT, include_str!("scripts/fetch-content.sh"))),
+    )
+    .chain(
         (!site.gateway_resources.is_empty())
             .then_some((APPLY_RESOURCES_SCRIPT, include_str!("scripts/apply-resources.sh"))),
     );

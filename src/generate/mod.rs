@@ -6,6 +6,7 @@
 mod autoscaler;
 mod certificates;
 mod config;
+mod content;
 pub(crate) mod custom;
 mod ingress;
 pub mod names;

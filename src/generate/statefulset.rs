@@ -15,6 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::config::{
     ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
 };
+use super::content;
 use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
 use super::pod::{
     container_security_context, mount, pod_name_env, resources, runtime_default_seccomp, secret_volume, value_env,
@@ -217,6 +218,7 @@ fn init_containers(site: &Site, tier: &Tier) -> Vec<Container> {
     if let Some(certificates) = &site.gateway_network.certificates {
         containers.push(sidecars::gan_trust(site, certificates));
     }
+    containers.extend(content::fetch_content(site, tier));
     // Last: the backup takes the role and trust the steps above wrote.
     if let Some(restore) = &tier.restore {
         containers.extend(sidecars::fetch_backup(site, restore));
@@ -383,6 +385,7 @@ fn gateway_mounts(site: &Site, tier: &Tier) -> Vec<VolumeMount> {
     if let Some((_, license_mount)) = tier_options::license_volume(site, tier) {
         mounts.push(license_mount);
     }
+    mounts.extend(content::module_mounts(site, tier));
     mounts
 }
 
@@ -416,6 +419,7 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
     if let Some((restore_volume, _)) = tier.restore.as_ref().and_then(sidecars::restore_volume) {
         volumes.push(restore_volume);
     }
+    volumes.extend(content::modules_volumes(site, tier));
     if tier.labels_itself {
         volumes.push(sidecars::api_access_volume());
     }

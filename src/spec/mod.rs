@@ -4,6 +4,7 @@
 //! the structure against the schema derived from the types, then serde into the types, then the
 //! rules no schema can say (names, versions, quantities, which tiers fit which architecture).
 
+mod content;
 mod environment;
 mod features;
 mod merge;
@@ -20,6 +21,7 @@ use std::sync::OnceLock;
 
 use serde_norway::Value;
 
+pub use content::{ContentSettings, ModuleSettings, ModuleSource, ProjectSettings};
 pub use options::{
     is_generated_env, is_owned_pod_key, mount_collides, LicenseSecrets, LicenseSettings, TierOptions,
     GENERATED_VOLUMES, MINIMUM_8_1_PATCH,

@@ -658,6 +658,8 @@ pub const GENERATED_VOLUMES: &[&str] = &[
     "gan-tls",
     "gan-keystore-password",
     "restore",
+    "third-party-modules",
+    "module-files",
     "kube-api-access",
 ];
 
@@ -671,6 +673,11 @@ const GENERATED_MOUNTS: &[&str] = &[
     "/var/run/secrets/kubernetes.io",
     "/restore",
     "/data",
+    // fetch-content's checked modules, and the image's module folder they are mounted into (a
+    // mount over the folder would hide the image's own modules).
+    "/modules",
+    "/module-files",
+    "/usr/local/bin/ignition/user-lib/modules",
 ];
 
 /// The generated mount an extra mount at `path` would hide or shadow, if any.

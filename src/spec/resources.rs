@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_norway::Value;
 
+use super::path::FieldPath;
 use super::schema_check;
 use super::site::{Site, TierKind, VersionLine};
 use super::{Problem, API_VERSION};
@@ -192,13 +193,15 @@ fn resolve(resource: &GatewayResource) -> Result<ResourceItem, Vec<Problem>> {
     let spec = &resource.spec;
     let mut problems = Vec::new();
     if let Err(message) = super::site::dns_label_rule(&spec.site) {
-        problems.push(Problem::new("spec.site", format!("{:?} {message}", spec.site)).current(&spec.site));
+        problems.push(
+            Problem::new(FieldPath::spec().field("site"), format!("{:?} {message}", spec.site)).current(&spec.site),
+        );
     }
     let collection = spec.collection.clone().unwrap_or_else(|| EXTERNAL.to_owned());
     if GATEWAY_COLLECTIONS.contains(&collection.as_str()) {
         problems.push(
             Problem::new(
-                "spec.collection",
+                FieldPath::spec().field("collection"),
                 format!(
                     "{collection:?} belongs to the gateway (system is built in, core and local are written by the gateway): use external or a deployment mode"
                 ),
@@ -208,8 +211,13 @@ fn resolve(resource: &GatewayResource) -> Result<ResourceItem, Vec<Problem>> {
         );
     } else if !is_mode_name(&collection) {
         // The same rule as spec.deploymentMode of the IgnitionCluster.
-        problems
-            .push(Problem::new("spec.collection", "must be 1 to 63 letters, digits, '_' or '-'").current(&collection));
+        problems.push(
+            Problem::new(
+                FieldPath::spec().field("collection"),
+                "must be 1 to 63 letters, digits, '_' or '-'",
+            )
+            .current(&collection),
+        );
     }
     let (module, resource_type) = match spec.resource_type.split_once('/') {
         Some((module, kind)) if is_path_segment(module) && is_path_segment(kind) && !kind.contains('/') => {
@@ -218,7 +226,7 @@ fn resolve(resource: &GatewayResource) -> Result<ResourceItem, Vec<Problem>> {
         _ => {
             problems.push(
                 Problem::new(
-                    "spec.type",
+                    FieldPath::spec().field("type"),
                     "must be <module-id>/<type>, each 1 to 128 letters, digits, '.', '_' or '-' and not starting with '.', such as ignition/database-connection",
                 )
                 .current(&spec.resource_type),
@@ -227,7 +235,7 @@ fn resolve(resource: &GatewayResource) -> Result<ResourceItem, Vec<Problem>> {
         }
     };
     if let Err(message) = name_rule(&spec.name) {
-        problems.push(Problem::new("spec.name", message).current(&spec.name));
+        problems.push(Problem::new(FieldPath::spec().field("name"), message).current(&spec.name));
     }
     let mut tiers: Vec<TierKind> = spec
         .tiers
@@ -243,26 +251,26 @@ fn resolve(resource: &GatewayResource) -> Result<ResourceItem, Vec<Problem>> {
     tiers.dedup();
     if spec.tiers.as_ref().is_some_and(Vec::is_empty) {
         problems.push(Problem::new(
-            "spec.tiers",
+            FieldPath::spec().field("tiers"),
             "must name at least one tier, or be left out for all",
         ));
     }
 
     let mut config = serde_json::Value::Object(spec.config.clone());
     let mut backup_config = spec.backup_config.clone().map(serde_json::Value::Object);
-    check_no_marker(&config, "spec.config", &mut problems);
+    check_no_marker(&config, FieldPath::spec().field("config").as_str(), &mut problems);
     if let Some(backup) = &backup_config {
-        check_no_marker(backup, "spec.backupConfig", &mut problems);
+        check_no_marker(backup, FieldPath::spec().field("backupConfig").as_str(), &mut problems);
     }
     let mut secrets = Vec::new();
     let mut fields = Vec::new();
     for (index, secret) in spec.secrets.iter().enumerate() {
-        let path = format!("spec.secrets[{index}]");
+        let path = FieldPath::spec().field("secrets").index(index);
         let segments: Vec<&str> = secret.field.split('.').collect();
         if segments.iter().any(|segment| segment.is_empty()) {
             problems.push(
                 Problem::new(
-                    format!("{path}.field"),
+                    path.field("field"),
                     "must be a dot-separated path of non-empty keys, such as password",
                 )
                 .current(&secret.field),
@@ -270,22 +278,19 @@ fn resolve(resource: &GatewayResource) -> Result<ResourceItem, Vec<Problem>> {
             continue;
         }
         if fields.contains(&secret.field) {
-            problems.push(Problem::new(format!("{path}.field"), "is named twice").current(&secret.field));
+            problems.push(Problem::new(path.field("field"), "is named twice").current(&secret.field));
             continue;
         }
         if !super::is_dns_subdomain(&secret.secret_name) {
             problems.push(
-                Problem::new(
-                    format!("{path}.secretName"),
-                    "must be a DNS subdomain (a Secret's name)",
-                )
-                .current(&secret.secret_name),
+                Problem::new(path.field("secretName"), "must be a DNS subdomain (a Secret's name)")
+                    .current(&secret.secret_name),
             );
         }
         if !is_secret_key(&secret.key) {
             problems.push(
                 Problem::new(
-                    format!("{path}.key"),
+                    path.field("key"),
                     "must be 1 to 253 letters, digits, '-', '_' or '.' (a Secret key)",
                 )
                 .current(&secret.key),
@@ -293,14 +298,13 @@ fn resolve(resource: &GatewayResource) -> Result<ResourceItem, Vec<Problem>> {
         }
         let marker = serde_json::Value::String(format!("{SECRET_MARKER}{}", secrets.len()));
         for (target, at) in [
-            (Some(&mut config), "spec.config"),
-            (backup_config.as_mut(), "spec.backupConfig"),
+            (Some(&mut config), FieldPath::spec().field("config")),
+            (backup_config.as_mut(), FieldPath::spec().field("backupConfig")),
         ] {
             if let Some(target) = target {
                 if let Err(message) = set_field(target, &segments, marker.clone()) {
-                    problems.push(
-                        Problem::new(format!("{path}.field"), format!("{message} in {at}")).current(&secret.field),
-                    );
+                    problems
+                        .push(Problem::new(path.field("field"), format!("{message} in {at}")).current(&secret.field));
                 }
             }
         }
@@ -467,7 +471,7 @@ pub fn attach(site: &mut Site, items: &[(usize, &ResourceItem)]) -> Vec<(usize, 
             problems.push((
                 *index,
                 Problem::new(
-                    "spec.site",
+                    FieldPath::spec().field("site"),
                     format!(
                         "site {:?} runs Ignition {} (spec.version): gateway resources are files from Ignition 8.3 on; use 8.3 or remove this {RESOURCE_KIND}",
                         site.name, site.version
@@ -483,7 +487,7 @@ pub fn attach(site: &mut Site, items: &[(usize, &ResourceItem)]) -> Vec<(usize, 
                 problems.push((
                     *index,
                     Problem::new(
-                        "spec.tiers",
+                        FieldPath::spec().field("tiers"),
                         format!(
                             "site {:?} has no {} tier (it has {})",
                             site.name,
@@ -508,7 +512,7 @@ pub fn attach(site: &mut Site, items: &[(usize, &ResourceItem)]) -> Vec<(usize, 
             problems.push((
                 *index,
                 Problem::new(
-                    "spec.backupConfig",
+                    FieldPath::spec().field("backupConfig"),
                     "is for the backup node of a redundant pair, and none of the tiers it goes to is one",
                 ),
             ));
@@ -517,7 +521,7 @@ pub fn attach(site: &mut Site, items: &[(usize, &ResourceItem)]) -> Vec<(usize, 
             problems.push((
                 *index,
                 Problem::new(
-                    "spec.name",
+                    FieldPath::spec().field("name"),
                     format!(
                         "{} is also declared by {RESOURCE_KIND} {other:?} for site {:?}",
                         item.path(),
@@ -551,7 +555,10 @@ pub fn attach(site: &mut Site, items: &[(usize, &ResourceItem)]) -> Vec<(usize, 
                         modes.keys().cloned().collect::<Vec<_>>().join(", ")
                     ),
                 };
-                problems.push((index, Problem::new("spec.collection", message).current(&name)));
+                problems.push((
+                    index,
+                    Problem::new(FieldPath::spec().field("collection"), message).current(&name),
+                ));
             }
         }
     }
@@ -566,7 +573,7 @@ pub fn attach(site: &mut Site, items: &[(usize, &ResourceItem)]) -> Vec<(usize, 
                     problems.push((
                         *index,
                         Problem::new(
-                            "spec.config",
+                            FieldPath::spec().field("config"),
                             format!(
                                 "the {} tier's resources come to more than {CONFIG_MAP_LIMIT} bytes with this one: a ConfigMap holds at most 1 MiB",
                                 tier.kind.component()

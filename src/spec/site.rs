@@ -1,6 +1,7 @@
 //! The resolved site: the spec with every default applied and every rule checked.
 //! Generators read only this, never the raw spec.
 
+use super::content::{resolve_content, ContentSettings};
 use super::features::{resolve_certificates, resolve_frontend_restore, resolve_http_route, resolve_restore};
 pub use super::features::{GanCertificateSettings, HttpRouteSettings, RestoreSettings, RestoreSource};
 use super::options::{check_spec_license_is_read, check_version_floor, resolve_tier_options, TierOptions};
@@ -141,6 +142,8 @@ pub struct Site {
     pub single_node: bool,
     /// 8.3: the `GatewayResource` items that name this site, in path order.
     pub gateway_resources: Vec<super::resources::ResourceItem>,
+    /// Projects and third-party modules fetched before every start.
+    pub content: ContentSettings,
 }
 
 impl Site {
@@ -179,6 +182,27 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         tier.options = resolve_tier_options(spec, tier, version_line, &mut problems);
     }
     check_spec_license_is_read(spec, &tiers, &mut problems);
+    let content = resolve_content(
+        spec.projects.as_ref(),
+        spec.third_party_modules.as_ref(),
+        spec.architecture,
+        version_line,
+        &mut problems,
+    );
+    for tier in &mut tiers {
+        // A module whose licence or certificate the spec accepts joins the tier's acceptance lists.
+        for module in content.modules_of(tier.kind) {
+            let options = &mut tier.options;
+            for (accepted, list) in [
+                (module.accept_license, &mut options.accept_module_licenses),
+                (module.accept_certificate, &mut options.accept_module_certs),
+            ] {
+                if accepted && !list.contains(&module.id) {
+                    list.push(module.id.clone());
+                }
+            }
+        }
+    }
     check_site_name(&cluster.metadata.name, &tiers, &mut problems);
     if let Some(namespace) = &cluster.metadata.namespace {
         check_dns_label("metadata.namespace", namespace, &mut problems);
@@ -365,6 +389,7 @@ pub fn resolve(cluster: &IgnitionCluster) -> Result<Site, Vec<Problem>> {
         http_route,
         single_node: spec.single_node.unwrap_or(false),
         gateway_resources: Vec::new(),
+        content,
     })
 }
 

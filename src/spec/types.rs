@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use super::content::{Archive, Project, ProjectSource, ThirdPartyModule, TierName};
 pub use super::options::{
     ClaimVolume, ConfigMapVolume, DeviceService, DeviceServiceType, EmptyDirVolume, ExtraEnv, ExtraPort, ExtraVolume,
     ExtraVolumeMount, IpBlock, KeyRef, MatchLabels, NetworkPeer, PodOptions, PortProtocol, SecretVolume, TaintEffect,
@@ -84,6 +85,14 @@ pub struct Spec {
     /// tier that gives none of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept_module_certs: Option<Vec<String>>,
+    /// Ignition projects from pinned archives, put into `data/projects/<name>/` of the chosen tiers
+    /// before every start (replacing what is there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projects: Option<Vec<Project>>,
+    /// 8.3 only: third-party modules (`.modl` files) by URL or from a volume, pinned by SHA-256,
+    /// checked against their declared ID and loaded by the chosen tiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub third_party_modules: Option<Vec<ThirdPartyModule>>,
     /// A cluster with a single node (a lab, an edge box): both nodes of a pair may then share it
     /// (preferred instead of required anti-affinity), so one host failure stops both. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]

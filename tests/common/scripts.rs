@@ -41,7 +41,11 @@ fn shipped_objects() -> &'static [Value] {
     })
 }
 
-/// The data of the scripts ConfigMap the binary generates, read once per test process.
+/// A golden case whose site fetches projects and modules: only such a site ships `fetch-content.sh`.
+const CONTENT_CASE: &str = "tests/testdata/scaleout-projects-modules-8.3/expected.yaml";
+
+/// The data of the scripts ConfigMap the binary generates, read once per test process: [`SPEC`]'s,
+/// plus the scripts that only a site using them ships (taken from [`CONTENT_CASE`]'s generated output).
 pub fn shipped_scripts() -> &'static BTreeMap<String, String> {
     static SCRIPTS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
     SCRIPTS.get_or_init(|| {
@@ -49,10 +53,23 @@ pub fn shipped_scripts() -> &'static BTreeMap<String, String> {
             .iter()
             .find(|object| object["kind"] == "ConfigMap" && object["metadata"]["name"] == SCRIPTS_CONFIG_MAP)
             .unwrap_or_else(|| panic!("no ConfigMap {SCRIPTS_CONFIG_MAP} in the output of {SPEC}"));
-        config_map["data"]
-            .as_mapping()
-            .expect("the scripts ConfigMap has data")
+        let content_case =
+            fs::read_to_string(super::repo_root().join(CONTENT_CASE)).expect("the content case is there");
+        let content_list: Value = serde_norway::from_str(&content_case).expect("the content case is YAML");
+        let content_scripts = content_list["items"]
+            .as_sequence()
+            .expect("the content case has items")
             .iter()
+            .find(|object| {
+                object["kind"] == "ConfigMap"
+                    && object["metadata"]["name"]
+                        .as_str()
+                        .is_some_and(|name| name.ends_with("-scripts"))
+            })
+            .expect("the content case has a scripts ConfigMap");
+        [config_map, content_scripts]
+            .into_iter()
+            .flat_map(|config_map| config_map["data"].as_mapping().expect("the scripts ConfigMap has data"))
             .map(|(key, value)| {
                 (
                     key.as_str().unwrap().to_owned(),
