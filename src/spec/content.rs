@@ -275,7 +275,7 @@ pub fn resolve_content(
                 ModuleSource::Url(url.clone())
             }
             (None, Some(claim)) => {
-                check_dns_subdomain(path.field("volumeClaim").as_str(), claim, problems);
+                check_dns_subdomain(path.field("volumeClaim"), claim, problems);
                 match &content.module_claim {
                     Some(first) if first != claim => problems.push(
                         Problem::new(

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::path::{join, FieldPath};
+use super::path::FieldPath;
 use super::quantity::Quantity;
 use super::site::{check_dns_label, check_dns_subdomain, is_dns_label, is_dns_subdomain, Tier, TierKind, VersionLine};
 use super::types::{Activation, FrontendTier, License, QuantityText, RedundantTier, Spec};
@@ -394,10 +394,10 @@ pub fn resolve_tier_options(
         (None, Some(license)) => Some((FieldPath::spec().field("license"), license)),
         (None, None) => None,
     }
-    .and_then(|(license_path, license)| resolve_license(license_path.as_str(), license, tier, problems));
+    .and_then(|(license_path, license)| resolve_license(&license_path, license, tier, problems));
 
     let (modules_path, modules) = pick(&path, "modules", raw.modules, spec.modules.as_ref());
-    check_module_ids(modules_path.as_str(), &modules, ModuleIds::Short, problems);
+    check_module_ids(&modules_path, &modules, ModuleIds::Short, problems);
     let (licenses_path, accept_module_licenses) = pick(
         &path,
         "acceptModuleLicenses",
@@ -414,7 +414,7 @@ pub fn resolve_tier_options(
         (&licenses_path, &accept_module_licenses),
         (&certs_path, &accept_module_certs),
     ] {
-        check_module_ids(field_path.as_str(), list, ModuleIds::Qualified, problems);
+        check_module_ids(field_path, list, ModuleIds::Qualified, problems);
         if !list.is_empty() && line == Some(VersionLine::V8_1) {
             // IA's 8.1 image has no module acceptance variables (8.3 Docker Image page).
             problems.push(Problem::new(
@@ -425,12 +425,12 @@ pub fn resolve_tier_options(
     }
 
     let pod = raw.pod.cloned().unwrap_or_default();
-    check_pod(path.field("pod").as_str(), &pod, problems);
+    check_pod(&path.field("pod"), &pod, problems);
     let ports = raw.ports.cloned().unwrap_or_default();
-    check_ports(path.field("ports").as_str(), &ports, problems);
+    check_ports(&path.field("ports"), &ports, problems);
     let device_service = raw.device_service.cloned();
     if let Some(service) = &device_service {
-        check_device_service(path.field("deviceService").as_str(), service, &ports, problems);
+        check_device_service(&path.field("deviceService"), service, &ports, problems);
     } else if let Some((index, _)) = ports.iter().enumerate().find(|(_, port)| port.node_port.is_some()) {
         problems.push(Problem::new(
             path.field("ports").index(index).field("nodePort"),
@@ -442,7 +442,7 @@ pub fn resolve_tier_options(
         .and_then(|policy| policy.ingress_from.clone())
         .unwrap_or_default();
     check_peers(
-        path.field("networkPolicy").field("ingressFrom").as_str(),
+        &path.field("networkPolicy").field("ingressFrom"),
         &ingress_from,
         problems,
     );
@@ -491,7 +491,7 @@ enum ModuleIds {
     Qualified,
 }
 
-fn check_module_ids(path: &str, modules: &[String], kind: ModuleIds, problems: &mut Vec<Problem>) {
+fn check_module_ids(path: &FieldPath, modules: &[String], kind: ModuleIds, problems: &mut Vec<Problem>) {
     for (index, module) in modules.iter().enumerate() {
         let ok = !module.is_empty()
             && module.len() <= 128
@@ -511,20 +511,20 @@ fn check_module_ids(path: &str, modules: &[String], kind: ModuleIds, problems: &
                 }
                 ModuleIds::Qualified => "a module ID such as com.example.mymodule (letters, digits, '.', '_', '-')",
             };
-            problems.push(
-                Problem::new(format!("{path}[{index}]"), format!("{module:?} is not {expected}")).current(module),
-            );
+            problems.push(Problem::new(path.index(index), format!("{module:?} is not {expected}")).current(module));
         }
         if modules[..index].contains(module) {
-            problems.push(Problem::new(
-                format!("{path}[{index}]"),
-                format!("{module:?} is listed twice"),
-            ));
+            problems.push(Problem::new(path.index(index), format!("{module:?} is listed twice")));
         }
     }
 }
 
-fn resolve_license(path: &str, license: &License, tier: &Tier, problems: &mut Vec<Problem>) -> Option<LicenseSettings> {
+fn resolve_license(
+    path: &FieldPath,
+    license: &License,
+    tier: &Tier,
+    problems: &mut Vec<Problem>,
+) -> Option<LicenseSettings> {
     let activation = license.activation.unwrap_or(Activation::Leased);
     // Every pod the tier can ever have: an autoscaled tier up to its maximum.
     let pods = tier
@@ -533,11 +533,11 @@ fn resolve_license(path: &str, license: &License, tier: &Tier, problems: &mut Ve
         .map_or(tier.replicas, |autoscaling| autoscaling.max_replicas);
     let secrets = match (&license.secret, &license.pod_secrets) {
         (Some(secret), None) => {
-            check_dns_subdomain(&format!("{path}.secret"), secret, problems);
+            check_dns_subdomain(path.field("secret"), secret, problems);
             if tier.kind == TierKind::Frontend && pods > 1 {
                 problems.push(
                     Problem::new(
-                        format!("{path}.secret"),
+                        path.field("secret"),
                         format!(
                             "is one licence for every frontend, and each frontend needs its own: give spec.frontend.license.podSecrets, one Secret per frontend ({pods})"
                         ),
@@ -549,11 +549,11 @@ fn resolve_license(path: &str, license: &License, tier: &Tier, problems: &mut Ve
         }
         (None, Some(secrets)) => {
             for (index, secret) in secrets.iter().enumerate() {
-                check_dns_subdomain(&format!("{path}.podSecrets[{index}]"), secret, problems);
+                check_dns_subdomain(path.field("podSecrets").index(index), secret, problems);
                 if secrets[..index].contains(secret) {
                     problems.push(
                         Problem::new(
-                            format!("{path}.podSecrets[{index}]"),
+                            path.field("podSecrets").index(index),
                             format!("{secret:?} is listed twice: each pod needs its own licence"),
                         )
                         .current(secret),
@@ -567,7 +567,7 @@ fn resolve_license(path: &str, license: &License, tier: &Tier, problems: &mut Ve
                     (None, _) => format!("the {} has {pods} gateways", tier.kind.component()),
                 };
                 problems.push(Problem::new(
-                    format!("{path}.podSecrets"),
+                    path.field("podSecrets"),
                     format!(
                         "lists {} Secrets, but {why}: give one Secret per pod, in ordinal order (pod -0 first)",
                         secrets.len()
@@ -690,21 +690,21 @@ pub fn mount_collides(path: &str) -> Option<&'static str> {
     })
 }
 
-fn check_pod(path: &str, pod: &PodOptions, problems: &mut Vec<Problem>) {
+fn check_pod(path: &FieldPath, pod: &PodOptions, problems: &mut Vec<Problem>) {
     for (key, value) in pod.node_selector.iter().flatten() {
-        let field = join(&format!("{path}.nodeSelector"), key);
+        let field = path.field("nodeSelector").field(key);
         check_label_key(&field, key, problems);
         check_label_value(&field, value, problems);
     }
     for (index, toleration) in pod.tolerations.iter().flatten().enumerate() {
-        check_toleration(&format!("{path}.tolerations[{index}]"), toleration, problems);
+        check_toleration(&path.field("tolerations").index(index), toleration, problems);
     }
     if let Some(class) = &pod.priority_class_name {
-        check_dns_subdomain(&format!("{path}.priorityClassName"), class, problems);
+        check_dns_subdomain(path.field("priorityClassName"), class, problems);
     }
     for (field, map, is_label) in [("labels", &pod.labels, true), ("annotations", &pod.annotations, false)] {
         for (key, value) in map.iter().flatten() {
-            let key_path = join(&format!("{path}.{field}"), key);
+            let key_path = path.field(field).field(key);
             if is_owned_pod_key(key) {
                 problems.push(Problem::new(
                     &key_path,
@@ -719,7 +719,7 @@ fn check_pod(path: &str, pod: &PodOptions, problems: &mut Vec<Problem>) {
         }
     }
     for (index, env) in pod.env.iter().flatten().enumerate() {
-        check_env(&format!("{path}.env[{index}]"), env, problems);
+        check_env(&path.field("env").index(index), env, problems);
         if pod
             .env
             .iter()
@@ -728,28 +728,28 @@ fn check_pod(path: &str, pod: &PodOptions, problems: &mut Vec<Problem>) {
             .any(|earlier| earlier.name == env.name)
         {
             problems.push(Problem::new(
-                format!("{path}.env[{index}].name"),
+                path.field("env").index(index).field("name"),
                 format!("{:?} is given twice", env.name),
             ));
         }
     }
     let volumes = pod.volumes.clone().unwrap_or_default();
     for (index, volume) in volumes.iter().enumerate() {
-        check_volume(&format!("{path}.volumes[{index}]"), volume, problems);
+        check_volume(&path.field("volumes").index(index), volume, problems);
         if volumes[..index].iter().any(|earlier| earlier.name == volume.name) {
             problems.push(Problem::new(
-                format!("{path}.volumes[{index}].name"),
+                path.field("volumes").index(index).field("name"),
                 format!("{:?} is given twice", volume.name),
             ));
         }
     }
     let mounts = pod.volume_mounts.clone().unwrap_or_default();
     for (index, mount) in mounts.iter().enumerate() {
-        let mount_path = format!("{path}.volumeMounts[{index}]");
+        let mount_path = path.field("volumeMounts").index(index);
         if !volumes.iter().any(|volume| volume.name == mount.name) {
             problems.push(
                 Problem::new(
-                    format!("{mount_path}.name"),
+                    mount_path.field("name"),
                     format!("{:?} is not one of {path}.volumes", mount.name),
                 )
                 .current(&mount.name),
@@ -762,7 +762,7 @@ fn check_pod(path: &str, pod: &PodOptions, problems: &mut Vec<Problem>) {
         if !absolute {
             problems.push(
                 Problem::new(
-                    format!("{mount_path}.mountPath"),
+                    mount_path.field("mountPath"),
                     "must be an absolute path without '..' or ':'",
                 )
                 .current(&mount.mount_path),
@@ -770,7 +770,7 @@ fn check_pod(path: &str, pod: &PodOptions, problems: &mut Vec<Problem>) {
         } else if let Some(generated) = mount_collides(&mount.mount_path) {
             problems.push(
                 Problem::new(
-                    format!("{mount_path}.mountPath"),
+                    mount_path.field("mountPath"),
                     format!("collides with the function's own mount {generated}: choose a path outside it"),
                 )
                 .current(&mount.mount_path),
@@ -781,49 +781,48 @@ fn check_pod(path: &str, pod: &PodOptions, problems: &mut Vec<Problem>) {
             .any(|earlier| earlier.mount_path.trim_end_matches('/') == mount.mount_path.trim_end_matches('/'))
         {
             problems.push(Problem::new(
-                format!("{mount_path}.mountPath"),
+                mount_path.field("mountPath"),
                 format!("{:?} is mounted twice", mount.mount_path),
             ));
         }
         if let Some(sub_path) = &mount.sub_path {
             if sub_path.starts_with('/') || sub_path.split('/').any(|part| part == "..") {
                 problems.push(
-                    Problem::new(format!("{mount_path}.subPath"), "must be a relative path without '..'")
-                        .current(sub_path),
+                    Problem::new(mount_path.field("subPath"), "must be a relative path without '..'").current(sub_path),
                 );
             }
         }
     }
 }
 
-fn check_toleration(path: &str, toleration: &Toleration, problems: &mut Vec<Problem>) {
+fn check_toleration(path: &FieldPath, toleration: &Toleration, problems: &mut Vec<Problem>) {
     let operator = toleration.operator.unwrap_or(TolerationOperator::Equal);
     if let Some(key) = &toleration.key {
-        check_label_key(&format!("{path}.key"), key, problems);
+        check_label_key(&path.field("key"), key, problems);
     }
     match operator {
         TolerationOperator::Exists if toleration.value.is_some() => problems.push(Problem::new(
-            format!("{path}.value"),
+            path.field("value"),
             "must be left out with operator Exists",
         )),
         TolerationOperator::Equal if toleration.key.is_none() => problems.push(Problem::new(
-            format!("{path}.key"),
+            path.field("key"),
             "is required with operator Equal (use operator Exists to tolerate every taint)",
         )),
         _ => {}
     }
     if let Some(value) = &toleration.value {
-        check_label_value(&format!("{path}.value"), value, problems);
+        check_label_value(&path.field("value"), value, problems);
     }
     if toleration.toleration_seconds.is_some() && toleration.effect != Some(TaintEffect::NoExecute) {
         problems.push(Problem::new(
-            format!("{path}.tolerationSeconds"),
+            path.field("tolerationSeconds"),
             "is only read with effect NoExecute",
         ));
     }
 }
 
-fn check_env(path: &str, env: &ExtraEnv, problems: &mut Vec<Problem>) {
+fn check_env(path: &FieldPath, env: &ExtraEnv, problems: &mut Vec<Problem>) {
     let name = &env.name;
     let name_ok = !name.is_empty()
         && name.len() <= 128
@@ -832,7 +831,7 @@ fn check_env(path: &str, env: &ExtraEnv, problems: &mut Vec<Problem>) {
     if !name_ok {
         problems.push(
             Problem::new(
-                format!("{path}.name"),
+                path.field("name"),
                 format!(
                     "{name:?} is not an environment variable name (letters, digits and '_', not starting with a digit)"
                 ),
@@ -842,7 +841,7 @@ fn check_env(path: &str, env: &ExtraEnv, problems: &mut Vec<Problem>) {
     } else if is_generated_env(name) {
         problems.push(
             Problem::new(
-                format!("{path}.name"),
+                path.field("name"),
                 format!("{name:?} is set by the function from the spec: change the spec field instead"),
             )
             .current(name),
@@ -856,17 +855,17 @@ fn check_env(path: &str, env: &ExtraEnv, problems: &mut Vec<Problem>) {
         // Environment values show in `kubectl describe`, in the StatefulSet in Git, and in the
         // process environment; checkov's CKV_K8S_35 asks for Secrets as files too.
         problems.push(Problem::new(
-            format!("{path}.name"),
+            path.field("name"),
             format!("{name:?} looks like a secret: mount the Secret as a file (volumes with secret, volumeMounts) and give its path in a variable ending in _FILE, such as {name}_FILE=/run/secrets/plant/{}", name.to_ascii_lowercase()),
         ));
     }
     if let Some(reference) = &env.config_map_key_ref {
-        check_key_ref(&format!("{path}.configMapKeyRef"), reference, problems);
+        check_key_ref(&path.field("configMapKeyRef"), reference, problems);
     }
 }
 
-fn check_key_ref(path: &str, reference: &KeyRef, problems: &mut Vec<Problem>) {
-    check_dns_subdomain(&format!("{path}.name"), &reference.name, problems);
+fn check_key_ref(path: &FieldPath, reference: &KeyRef, problems: &mut Vec<Problem>) {
+    check_dns_subdomain(path.field("name"), &reference.name, problems);
     let key_ok = !reference.key.is_empty()
         && reference.key.len() <= 253
         && reference.key != "."
@@ -878,7 +877,7 @@ fn check_key_ref(path: &str, reference: &KeyRef, problems: &mut Vec<Problem>) {
     if !key_ok {
         problems.push(
             Problem::new(
-                format!("{path}.key"),
+                path.field("key"),
                 "is not a Secret or ConfigMap key (letters, digits, '-', '_' and '.')",
             )
             .current(&reference.key),
@@ -886,12 +885,12 @@ fn check_key_ref(path: &str, reference: &KeyRef, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_volume(path: &str, volume: &ExtraVolume, problems: &mut Vec<Problem>) {
-    check_dns_label(&format!("{path}.name"), &volume.name, problems);
+fn check_volume(path: &FieldPath, volume: &ExtraVolume, problems: &mut Vec<Problem>) {
+    check_dns_label(path.field("name"), &volume.name, problems);
     if GENERATED_VOLUMES.contains(&volume.name.as_str()) {
         problems.push(
             Problem::new(
-                format!("{path}.name"),
+                path.field("name"),
                 format!(
                     "{:?} is a volume the function generates: choose another name",
                     volume.name
@@ -913,14 +912,14 @@ fn check_volume(path: &str, volume: &ExtraVolume, problems: &mut Vec<Problem>) {
         ));
     }
     if let Some(secret) = &volume.secret {
-        check_dns_subdomain(&format!("{path}.secret.secretName"), &secret.secret_name, problems);
+        check_dns_subdomain(path.field("secret").field("secretName"), &secret.secret_name, problems);
     }
     if let Some(config_map) = &volume.config_map {
-        check_dns_subdomain(&format!("{path}.configMap.name"), &config_map.name, problems);
+        check_dns_subdomain(path.field("configMap").field("name"), &config_map.name, problems);
     }
     if let Some(claim) = &volume.persistent_volume_claim {
         check_dns_subdomain(
-            &format!("{path}.persistentVolumeClaim.claimName"),
+            path.field("persistentVolumeClaim").field("claimName"),
             &claim.claim_name,
             problems,
         );
@@ -930,7 +929,7 @@ fn check_volume(path: &str, volume: &ExtraVolume, problems: &mut Vec<Problem>) {
         .as_ref()
         .and_then(|empty_dir| empty_dir.size_limit.as_ref())
     {
-        let field = format!("{path}.emptyDir.sizeLimit");
+        let field = path.field("emptyDir").field("sizeLimit");
         match Quantity::parse(&size.0) {
             Ok(quantity) if quantity.is_positive() && quantity.is_whole() => {}
             Ok(_) => problems
@@ -943,9 +942,9 @@ fn check_volume(path: &str, volume: &ExtraVolume, problems: &mut Vec<Problem>) {
 /// Ports the gateway container already has.
 const GENERATED_PORTS: &[(&str, u32)] = &[("http", 8088), ("https", 8043), ("gan", 8060)];
 
-fn check_ports(path: &str, ports: &[ExtraPort], problems: &mut Vec<Problem>) {
+fn check_ports(path: &FieldPath, ports: &[ExtraPort], problems: &mut Vec<Problem>) {
     for (index, port) in ports.iter().enumerate() {
-        let port_path = format!("{path}[{index}]");
+        let port_path = path.index(index);
         // An IANA service name: what a container port's name must be.
         let name_ok = !port.name.is_empty()
             && port.name.len() <= 15
@@ -955,7 +954,7 @@ fn check_ports(path: &str, ports: &[ExtraPort], problems: &mut Vec<Problem>) {
         if !name_ok {
             problems.push(
                 Problem::new(
-                    format!("{port_path}.name"),
+                    port_path.field("name"),
                     format!(
                         "{:?} is not a port name (up to 15 lowercase letters, digits and '-', with a letter)",
                         port.name
@@ -977,19 +976,19 @@ fn check_ports(path: &str, ports: &[ExtraPort], problems: &mut Vec<Problem>) {
         for earlier in &ports[..index] {
             if earlier.name == port.name {
                 problems.push(Problem::new(
-                    format!("{port_path}.name"),
+                    port_path.field("name"),
                     format!("{:?} is given twice", port.name),
                 ));
             }
             if earlier.port == port.port && earlier.protocol.unwrap_or(PortProtocol::Tcp) == protocol {
                 problems.push(Problem::new(
-                    format!("{port_path}.port"),
+                    port_path.field("port"),
                     format!("{} is given twice", port.port),
                 ));
             }
             if port.node_port.is_some() && earlier.node_port == port.node_port {
                 problems.push(Problem::new(
-                    format!("{port_path}.nodePort"),
+                    port_path.field("nodePort"),
                     format!("{} is given twice", port.node_port.unwrap_or_default()),
                 ));
             }
@@ -997,7 +996,7 @@ fn check_ports(path: &str, ports: &[ExtraPort], problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_device_service(path: &str, service: &DeviceService, ports: &[ExtraPort], problems: &mut Vec<Problem>) {
+fn check_device_service(path: &FieldPath, service: &DeviceService, ports: &[ExtraPort], problems: &mut Vec<Problem>) {
     if ports.is_empty() {
         problems.push(Problem::new(
             path,
@@ -1005,23 +1004,23 @@ fn check_device_service(path: &str, service: &DeviceService, ports: &[ExtraPort]
         ));
     }
     for (key, _) in service.annotations.iter().flatten() {
-        check_label_key(&join(&format!("{path}.annotations"), key), key, problems);
+        check_label_key(&path.field("annotations").field(key), key, problems);
     }
     let load_balancer = service.type_.unwrap_or(DeviceServiceType::LoadBalancer) == DeviceServiceType::LoadBalancer;
     for (index, range) in service.load_balancer_source_ranges.iter().flatten().enumerate() {
-        check_cidr(&format!("{path}.loadBalancerSourceRanges[{index}]"), range, problems);
+        check_cidr(&path.field("loadBalancerSourceRanges").index(index), range, problems);
     }
     if !load_balancer && service.load_balancer_source_ranges.is_some() {
         problems.push(Problem::new(
-            format!("{path}.loadBalancerSourceRanges"),
+            path.field("loadBalancerSourceRanges"),
             "is only read with type LoadBalancer",
         ));
     }
 }
 
-fn check_peers(path: &str, peers: &[NetworkPeer], problems: &mut Vec<Problem>) {
+fn check_peers(path: &FieldPath, peers: &[NetworkPeer], problems: &mut Vec<Problem>) {
     for (index, peer) in peers.iter().enumerate() {
-        let peer_path = format!("{path}[{index}]");
+        let peer_path = path.index(index);
         let selectors = peer.pod_selector.is_some() || peer.namespace_selector.is_some();
         match (&peer.ip_block, selectors) {
             (Some(_), true) => problems.push(Problem::new(
@@ -1039,22 +1038,26 @@ fn check_peers(path: &str, peers: &[NetworkPeer], problems: &mut Vec<Problem>) {
             ("namespaceSelector", &peer.namespace_selector),
         ] {
             for (key, value) in selector.iter().flat_map(|selector| &selector.match_labels) {
-                let key_path = join(&format!("{peer_path}.{field}.matchLabels"), key);
+                let key_path = peer_path.field(field).field("matchLabels").field(key);
                 check_label_key(&key_path, key, problems);
                 check_label_value(&key_path, value, problems);
             }
         }
         if let Some(block) = &peer.ip_block {
-            check_cidr(&format!("{peer_path}.ipBlock.cidr"), &block.cidr, problems);
+            check_cidr(&peer_path.field("ipBlock").field("cidr"), &block.cidr, problems);
             for (except_index, except) in block.except.iter().flatten().enumerate() {
-                check_cidr(&format!("{peer_path}.ipBlock.except[{except_index}]"), except, problems);
+                check_cidr(
+                    &peer_path.field("ipBlock").field("except").index(except_index),
+                    except,
+                    problems,
+                );
             }
         }
     }
 }
 
 /// An IPv4 or IPv6 CIDR such as `10.20.0.0/16`.
-fn check_cidr(path: &str, text: &str, problems: &mut Vec<Problem>) {
+fn check_cidr(path: &FieldPath, text: &str, problems: &mut Vec<Problem>) {
     let ok = text.split_once('/').is_some_and(|(address, bits)| {
         match (address.parse::<std::net::IpAddr>(), bits.parse::<u8>()) {
             (Ok(std::net::IpAddr::V4(_)), Ok(bits)) => bits <= 32,
@@ -1069,7 +1072,7 @@ fn check_cidr(path: &str, text: &str, problems: &mut Vec<Problem>) {
 
 /// A label or annotation key: an optional DNS-subdomain prefix and '/', then a name of up to 63
 /// letters, digits, '-', '_' or '.', starting and ending with a letter or digit.
-fn check_label_key(path: &str, key: &str, problems: &mut Vec<Problem>) {
+fn check_label_key(path: &FieldPath, key: &str, problems: &mut Vec<Problem>) {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
@@ -1094,7 +1097,7 @@ fn is_label_name(name: &str) -> bool {
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
-fn check_label_value(path: &str, value: &str, problems: &mut Vec<Problem>) {
+fn check_label_value(path: &FieldPath, value: &str, problems: &mut Vec<Problem>) {
     if !(value.is_empty() || is_label_name(value)) {
         problems.push(
             Problem::new(
@@ -1137,11 +1140,11 @@ mod tests {
     fn cidrs_are_checked() {
         let mut problems = Vec::new();
         for good in ["10.0.0.0/8", "192.168.1.10/32", "fd00::/8"] {
-            check_cidr("x", good, &mut problems);
+            check_cidr(&FieldPath::root().field("x"), good, &mut problems);
         }
         assert!(problems.is_empty(), "{problems:?}");
         for bad in ["10.0.0.0", "10.0.0.0/33", "300.0.0.0/8", "plant/8", "::/129"] {
-            check_cidr("x", bad, &mut problems);
+            check_cidr(&FieldPath::root().field("x"), bad, &mut problems);
         }
         assert_eq!(problems.len(), 5, "{problems:?}");
     }

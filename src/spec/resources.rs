@@ -398,7 +398,7 @@ fn check_no_marker(value: &serde_json::Value, path: &str, problems: &mut Vec<Pro
                         format!("a key holds {SECRET_MARKER:?}, which marks secret fields"),
                     ));
                 }
-                check_no_marker(item, &format!("{path}.{key}"), problems);
+                check_no_marker(item, &super::path::join(path, key), problems);
             }
             false
         }

@@ -869,7 +869,8 @@ pub fn is_dns_subdomain(name: &str) -> bool {
     name.len() <= 253 && name.split('.').all(is_dns_label)
 }
 
-pub(super) fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem>) {
+/// `path` is a [`FieldPath`] or its text.
+pub(super) fn check_dns_label(path: impl Into<String>, name: &str, problems: &mut Vec<Problem>) {
     if !is_dns_label(name) {
         problems.push(
             Problem::new(
@@ -881,7 +882,8 @@ pub(super) fn check_dns_label(path: &str, name: &str, problems: &mut Vec<Problem
     }
 }
 
-pub(super) fn check_dns_subdomain(path: &str, name: &str, problems: &mut Vec<Problem>) {
+/// `path` is a [`FieldPath`] or its text.
+pub(super) fn check_dns_subdomain(path: impl Into<String>, name: &str, problems: &mut Vec<Problem>) {
     if !is_dns_subdomain(name) {
         problems.push(
             Problem::new(
