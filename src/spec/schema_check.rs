@@ -15,6 +15,53 @@ pub fn check(root: &Json, value: &Value, path: &str, problems: &mut Vec<Problem>
     check_node(root, root, value, path, problems);
 }
 
+/// The schema keywords [`check_node`] reads.
+const KEYWORDS: &[&str] = &[
+    "$defs",
+    "$ref",
+    "anyOf",
+    "oneOf",
+    "type",
+    "enum",
+    "minimum",
+    "maximum",
+    "properties",
+    "additionalProperties",
+    "items",
+    "required",
+];
+
+/// `schema` with only the keywords [`check_node`] reads (no descriptions, titles, defaults or formats), at
+/// every level: what validation needs of the derived schema.
+pub fn validation_keywords(schema: &Json) -> Json {
+    match schema {
+        Json::Object(node) => Json::Object(
+            node.iter()
+                .filter(|(keyword, _)| KEYWORDS.contains(&keyword.as_str()))
+                .map(|(keyword, value)| {
+                    let value = match (keyword.as_str(), value) {
+                        // Maps of names to schemas: every name stays.
+                        ("$defs" | "properties", Json::Object(named)) => Json::Object(
+                            named
+                                .iter()
+                                .map(|(name, schema)| (name.clone(), validation_keywords(schema)))
+                                .collect(),
+                        ),
+                        ("anyOf" | "oneOf", Json::Array(schemas)) => {
+                            Json::Array(schemas.iter().map(validation_keywords).collect())
+                        }
+                        ("items" | "additionalProperties", schema) => validation_keywords(schema),
+                        // `type`, `enum`, `required`, `$ref`, `minimum`, `maximum`: values, not schemas.
+                        (_, value) => value.clone(),
+                    };
+                    (keyword.clone(), value)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mut Vec<Problem>) {
     if let Some(reference) = node.get("$ref").and_then(Json::as_str) {
         match resolve(root, reference) {
@@ -332,6 +379,49 @@ fn split_path(path: &str) -> Vec<Segment> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stored_validation_schema_is_the_derived_one() {
+        let derived = validation_keywords(crate::spec::json_schema());
+        let text = serde_json::to_string(&derived).unwrap() + "\n";
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/src/spec/validation-schema.json");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(file, &text).unwrap();
+        }
+        assert!(
+            std::fs::read_to_string(file).unwrap() == text,
+            "src/spec/validation-schema.json is stale: rerun with UPDATE_GOLDEN=1 cargo test --lib"
+        );
+        // What the process reads is that file, and it has every definition and property of the derived schema.
+        assert_eq!(
+            serde_json::from_str::<Json>(include_str!("validation-schema.json")).unwrap(),
+            derived
+        );
+        assert_eq!(
+            derived["$defs"].as_object().map(serde_json::Map::len),
+            crate::spec::json_schema()["$defs"]
+                .as_object()
+                .map(serde_json::Map::len)
+        );
+    }
+
+    #[test]
+    fn validation_keeps_every_keyword_the_check_reads_and_drops_the_rest() {
+        let schema: Json = serde_json::from_str(
+            r##"{"description": "d", "type": "object", "properties": {"description": {"type": "string", "title": "t",
+                "enum": ["a"]}, "n": {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}], "default": 1}},
+                "additionalProperties": false, "required": ["n"], "$defs": {"X": {"type": "integer", "minimum": 0,
+                "maximum": 9, "format": "uint"}}, "items": {"oneOf": [{"type": "string", "description": "s"}]}}"##,
+        )
+        .unwrap();
+        let expected: Json = serde_json::from_str(
+            r##"{"type": "object", "properties": {"description": {"type": "string", "enum": ["a"]}, "n": {"anyOf":
+                [{"$ref": "#/$defs/X"}, {"type": "null"}]}}, "additionalProperties": false, "required": ["n"],
+                "$defs": {"X": {"type": "integer", "minimum": 0, "maximum": 9}}, "items": {"oneOf": [{"type": "string"}]}}"##,
+        )
+        .unwrap();
+        assert_eq!(validation_keywords(&schema), expected);
+    }
 
     #[test]
     fn nearest_finds_typos_and_ignores_strangers() {
