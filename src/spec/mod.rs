@@ -78,14 +78,17 @@ pub fn json_schema() -> &'static serde_json::Value {
 }
 
 /// What validation reads of [`json_schema`]: its keywords that [`schema_check`] knows, without descriptions,
-/// kept in `validation-schema.json`. Deriving the schema with schemars costs more instructions than the rest
-/// of a one-spec run; reading this compact copy a tenth of that. A unit test holds the file equal to what
+/// stored in `validation-schema.json` and read into nodes that borrow its text. Deriving the schema with
+/// schemars cost more instructions than the rest of a one-spec run. A unit test holds the file equal to what
 /// the types derive (`UPDATE_GOLDEN=1 cargo test --lib` rewrites it).
-fn validation_schema() -> &'static serde_json::Value {
-    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+fn validation_schema() -> &'static schema_check::Node<'static> {
+    static SCHEMA: OnceLock<schema_check::Node<'static>> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        serde_json::from_str(include_str!("validation-schema.json"))
-            .unwrap_or_else(|_| schema_check::validation_keywords(json_schema()))
+        schema_check::parse(include_str!("validation-schema.json")).unwrap_or_else(|_| {
+            // Only if the stored file were unreadable, which the unit test rules out: derive it afresh.
+            let derived = serde_json::to_string(&schema_check::validation_keywords(json_schema())).unwrap_or_default();
+            schema_check::parse(Box::leak(derived.into_boxed_str())).unwrap_or_default()
+        })
     })
 }
 

@@ -4,16 +4,12 @@
 //! the input is first walked against the schema here. Only the schema keywords that schemars emits
 //! for the spec types are understood.
 
+use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_norway::Value;
 
 use super::Problem;
 use crate::krm::type_name;
-
-/// Checks `value` against `root` (a schema with its definitions under `$defs`) and collects problems.
-pub fn check(root: &Json, value: &Value, path: &str, problems: &mut Vec<Problem>) {
-    check_node(root, root, value, path, problems);
-}
 
 /// The schema keywords [`check_node`] reads.
 const KEYWORDS: &[&str] = &[
@@ -62,8 +58,90 @@ pub fn validation_keywords(schema: &Json) -> Json {
     }
 }
 
-fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mut Vec<Problem>) {
-    if let Some(reference) = node.get("$ref").and_then(Json::as_str) {
+/// A schema node as validation reads it: the keywords of [`KEYWORDS`], with the names and words borrowed from
+/// the stored text (no allocation per string, one `Vec` per list). `anyOf` and `oneOf` are read alike.
+#[derive(Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Node<'a> {
+    #[serde(rename = "$ref", borrow)]
+    reference: Option<&'a str>,
+    #[serde(rename = "anyOf", alias = "oneOf", borrow)]
+    alternatives: Option<Vec<Node<'a>>>,
+    #[serde(rename = "type", borrow)]
+    types: Option<Types<'a>>,
+    #[serde(rename = "enum", borrow)]
+    allowed: Option<Vec<&'a str>>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    #[serde(borrow, deserialize_with = "sorted_map")]
+    properties: Option<Named<'a>>,
+    #[serde(rename = "additionalProperties", borrow)]
+    additional: Option<Additional<'a>>,
+    #[serde(borrow)]
+    items: Option<Box<Node<'a>>>,
+    #[serde(borrow)]
+    required: Vec<&'a str>,
+    #[serde(rename = "$defs", borrow, deserialize_with = "sorted_map")]
+    definitions: Option<Named<'a>>,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+enum Types<'a> {
+    One(&'a str),
+    Any(Vec<&'a str>),
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+enum Additional<'a> {
+    Allowed(bool),
+    Schema(#[serde(borrow)] Box<Node<'a>>),
+}
+
+/// A JSON object of names to schemas, as a list sorted by name (looked up by binary search).
+type Named<'a> = Vec<(&'a str, Node<'a>)>;
+
+/// Reads a [`Named`] list from a JSON object.
+fn sorted_map<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Named<'de>>, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Named<'de>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a map of names to schemas")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut entries: Self::Value = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(entry) = map.next_entry()? {
+                entries.push(entry);
+            }
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Ok(entries)
+        }
+    }
+    deserializer.deserialize_map(Entries).map(Some)
+}
+
+fn lookup<'n, 'a>(entries: Option<&'n [(&'a str, Node<'a>)]>, name: &str) -> Option<&'n Node<'a>> {
+    let entries = entries?;
+    entries
+        .binary_search_by(|(key, _)| (*key).cmp(name))
+        .ok()
+        .map(|index| &entries[index].1)
+}
+
+/// Reads a stored validation schema (the text of [`validation_keywords`], as JSON).
+pub fn parse(text: &str) -> Result<Node<'_>, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// Checks `value` against `root` (a schema with its definitions under `$defs`) and collects problems.
+pub fn check(root: &Node, value: &Value, path: &str, problems: &mut Vec<Problem>) {
+    check_node(root, root, value, path, problems);
+}
+
+fn check_node(root: &Node, node: &Node, value: &Value, path: &str, problems: &mut Vec<Problem>) {
+    if let Some(reference) = node.reference {
         match resolve(root, reference) {
             Some(target) => check_node(root, target, value, path, problems),
             None => problems.push(Problem::new(
@@ -73,14 +151,14 @@ fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mu
         }
         return;
     }
-    if let Some(alternatives) = node.get("anyOf").or_else(|| node.get("oneOf")).and_then(Json::as_array) {
+    if let Some(alternatives) = &node.alternatives {
         check_alternatives(root, alternatives, value, path, problems);
         return;
     }
-    if let Some(types) = node.get("type") {
+    if let Some(types) = &node.types {
         if !type_matches(types, value) {
             let mut message = format!("expected {}, found {}", describe_types(types), type_name(value));
-            if types.as_str() == Some("string") && matches!(value, Value::Number(_) | Value::Bool(_)) {
+            if matches!(types, Types::One("string")) && matches!(value, Value::Number(_) | Value::Bool(_)) {
                 // YAML reads an unquoted 8.3 as a number and true as a boolean.
                 let text = serde_norway::to_string(value).unwrap_or_default();
                 message.push_str(&format!(" (write it in quotes: \"{}\")", text.trim()));
@@ -89,7 +167,7 @@ fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mu
             return;
         }
     }
-    if let Some(allowed) = node.get("enum").and_then(Json::as_array) {
+    if let Some(allowed) = &node.allowed {
         check_enum(allowed, value, path, problems);
     }
     if let Value::Number(number) = value {
@@ -98,7 +176,7 @@ fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mu
     match value {
         Value::Mapping(mapping) => check_mapping(root, node, mapping, path, problems),
         Value::Sequence(sequence) => {
-            if let Some(items) = node.get("items") {
+            if let Some(items) = &node.items {
                 for (index, item) in sequence.iter().enumerate() {
                     check_node(root, items, item, &format!("{path}[{index}]"), problems);
                 }
@@ -108,14 +186,14 @@ fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mu
     }
 }
 
-fn resolve<'a>(root: &'a Json, reference: &str) -> Option<&'a Json> {
+fn resolve<'n, 'a>(root: &'n Node<'a>, reference: &str) -> Option<&'n Node<'a>> {
     let name = reference.strip_prefix("#/$defs/")?;
-    root.get("$defs")?.get(name)
+    lookup(root.definitions.as_deref(), name)
 }
 
 /// `Option<T>` becomes `anyOf: [T, null]`: the value must fit one alternative. When none fits, the
 /// problems of the alternative closest to the value's own type are the ones worth reporting.
-fn check_alternatives(root: &Json, alternatives: &[Json], value: &Value, path: &str, problems: &mut Vec<Problem>) {
+fn check_alternatives(root: &Node, alternatives: &[Node], value: &Value, path: &str, problems: &mut Vec<Problem>) {
     let mut best: Option<Vec<Problem>> = None;
     for alternative in alternatives {
         let mut found = Vec::new();
@@ -123,7 +201,7 @@ fn check_alternatives(root: &Json, alternatives: &[Json], value: &Value, path: &
         if found.is_empty() {
             return;
         }
-        let is_null_alternative = alternative.get("type").and_then(Json::as_str) == Some("null");
+        let is_null_alternative = matches!(alternative.types, Some(Types::One("null")));
         if best.is_none() && !is_null_alternative {
             best = Some(found);
         }
@@ -131,7 +209,7 @@ fn check_alternatives(root: &Json, alternatives: &[Json], value: &Value, path: &
     problems.extend(best.unwrap_or_else(|| vec![Problem::new(path, "matches none of the allowed forms")]));
 }
 
-fn type_matches(types: &Json, value: &Value) -> bool {
+fn type_matches(types: &Types, value: &Value) -> bool {
     let matches_one = |name: &str| match (name, value) {
         ("null", Value::Null) => true,
         ("boolean", Value::Bool(_)) => true,
@@ -143,13 +221,12 @@ fn type_matches(types: &Json, value: &Value) -> bool {
         _ => false,
     };
     match types {
-        Json::String(name) => matches_one(name),
-        Json::Array(names) => names.iter().filter_map(Json::as_str).any(matches_one),
-        _ => true,
+        Types::One(name) => matches_one(name),
+        Types::Any(names) => names.iter().any(|name| matches_one(name)),
     }
 }
 
-fn describe_types(types: &Json) -> String {
+fn describe_types(types: &Types) -> String {
     let describe = |name: &str| match name {
         "null" => "null",
         "boolean" => "a boolean (true or false)",
@@ -161,20 +238,17 @@ fn describe_types(types: &Json) -> String {
         _ => "a value of another type",
     };
     match types {
-        Json::String(name) => describe(name).to_owned(),
-        Json::Array(names) => names
+        Types::One(name) => describe(name).to_owned(),
+        Types::Any(names) => names
             .iter()
-            .filter_map(Json::as_str)
-            .filter(|name| *name != "null")
-            .map(describe)
+            .filter(|name| **name != "null")
+            .map(|name| describe(name))
             .collect::<Vec<_>>()
             .join(" or "),
-        _ => "a value".to_owned(),
     }
 }
 
-fn check_enum(allowed: &[Json], value: &Value, path: &str, problems: &mut Vec<Problem>) {
-    let names: Vec<&str> = allowed.iter().filter_map(Json::as_str).collect();
+fn check_enum(names: &[&str], value: &Value, path: &str, problems: &mut Vec<Problem>) {
     let Some(text) = value.as_str() else {
         return;
     };
@@ -189,18 +263,18 @@ fn check_enum(allowed: &[Json], value: &Value, path: &str, problems: &mut Vec<Pr
     problems.push(problem);
 }
 
-fn check_range(node: &Json, number: &serde_norway::Number, path: &str, problems: &mut Vec<Problem>) {
+fn check_range(node: &Node, number: &serde_norway::Number, path: &str, problems: &mut Vec<Problem>) {
     let Some(value) = number.as_f64() else {
         return;
     };
-    if let Some(minimum) = node.get("minimum").and_then(Json::as_f64) {
+    if let Some(minimum) = node.minimum {
         if value < minimum {
             problems.push(
                 Problem::new(path, format!("must be at least {minimum}, found {number}")).current(number.to_string()),
             );
         }
     }
-    if let Some(maximum) = node.get("maximum").and_then(Json::as_f64) {
+    if let Some(maximum) = node.maximum {
         if value > maximum {
             problems.push(
                 Problem::new(path, format!("must be at most {maximum}, found {number}")).current(number.to_string()),
@@ -209,9 +283,8 @@ fn check_range(node: &Json, number: &serde_norway::Number, path: &str, problems:
     }
 }
 
-fn check_mapping(root: &Json, node: &Json, mapping: &serde_norway::Mapping, path: &str, problems: &mut Vec<Problem>) {
-    let properties = node.get("properties").and_then(Json::as_object);
-    let additional = node.get("additionalProperties");
+fn check_mapping(root: &Node, node: &Node, mapping: &serde_norway::Mapping, path: &str, problems: &mut Vec<Problem>) {
+    let properties = node.properties.as_deref();
     for (key, child) in mapping {
         let Some(key) = key.as_str() else {
             problems.push(Problem::new(
@@ -221,15 +294,13 @@ fn check_mapping(root: &Json, node: &Json, mapping: &serde_norway::Mapping, path
             continue;
         };
         let child_path = join(path, key);
-        if let Some(schema) = properties.and_then(|properties| properties.get(key)) {
+        if let Some(schema) = lookup(properties, key) {
             check_node(root, schema, child, &child_path, problems);
             continue;
         }
-        match additional {
-            Some(Json::Bool(false)) => {
-                let known = properties
-                    .map(|properties| properties.keys().map(String::as_str).collect::<Vec<_>>())
-                    .unwrap_or_default();
+        match &node.additional {
+            Some(Additional::Allowed(false)) => {
+                let known: Vec<&str> = properties.unwrap_or_default().iter().map(|(name, _)| *name).collect();
                 let mut message = format!("unknown field {key:?}");
                 let mut problem = Problem::new(&child_path, String::new());
                 match nearest(key, known.iter().copied()) {
@@ -242,18 +313,12 @@ fn check_mapping(root: &Json, node: &Json, mapping: &serde_norway::Mapping, path
                 problem.message = message;
                 problems.push(problem);
             }
-            Some(schema @ Json::Object(_)) => check_node(root, schema, child, &child_path, problems),
+            Some(Additional::Schema(schema)) => check_node(root, schema, child, &child_path, problems),
             _ => {}
         }
     }
-    for required in node
-        .get("required")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Json::as_str)
-    {
-        if !mapping.contains_key(required) {
+    for required in &node.required {
+        if !mapping.contains_key(*required) {
             problems.push(Problem::new(join(path, required), "is required"));
         }
     }
@@ -396,6 +461,15 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Json>(include_str!("validation-schema.json")).unwrap(),
             derived
+        );
+        let node = parse(include_str!("validation-schema.json")).unwrap();
+        assert_eq!(
+            node.definitions.as_ref().map(Vec::len),
+            derived["$defs"].as_object().map(serde_json::Map::len)
+        );
+        assert_eq!(
+            node.properties.as_ref().map(Vec::len),
+            derived["properties"].as_object().map(serde_json::Map::len)
         );
         assert_eq!(
             derived["$defs"].as_object().map(serde_json::Map::len),
