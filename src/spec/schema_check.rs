@@ -85,18 +85,61 @@ pub struct Node<'a> {
     definitions: Option<Named<'a>>,
 }
 
-#[derive(Debug, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, PartialEq)]
 enum Types<'a> {
     One(&'a str),
     Any(Vec<&'a str>),
 }
 
-#[derive(Debug, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, PartialEq)]
 enum Additional<'a> {
     Allowed(bool),
-    Schema(#[serde(borrow)] Box<Node<'a>>),
+    Schema(Box<Node<'a>>),
+}
+
+// `type` is a name or a list of names, `additionalProperties` a boolean or a schema: read by what the JSON
+// holds, without serde's `untagged` (which buffers the value and formats an error for every form that fails).
+impl<'de: 'a, 'a> Deserialize<'de> for Types<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Types<'de>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a type name or a list of type names")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
+                Ok(Types::One(name))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element()? {
+                    names.push(name);
+                }
+                Ok(Types::Any(names))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Additional<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Additional<'de>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a boolean or a schema")
+            }
+            fn visit_bool<E: serde::de::Error>(self, allowed: bool) -> Result<Self::Value, E> {
+                Ok(Additional::Allowed(allowed))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Node::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|node| Additional::Schema(Box::new(node)))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// A JSON object of names to schemas, as a list sorted by name (looked up by binary search).
@@ -495,6 +538,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(validation_keywords(&schema), expected);
+    }
+
+    #[test]
+    fn every_form_of_type_and_additional_properties_is_read_and_checked() {
+        let schema = parse(
+            r##"{"type": "object", "properties": {"a": {"type": ["string", "null"]}, "b": {"$ref": "#/$defs/B"}},
+                "additionalProperties": {"type": "integer", "minimum": 1}, "$defs": {"B": {"type": "object",
+                "additionalProperties": false, "properties": {"c": {"enum": ["x", "y"]}}, "required": ["c"]}}}"##,
+        )
+        .unwrap();
+        let value: Value = serde_norway::from_str("{a: null, b: {c: z, d: 1}, e: 0, f: two, g: 3}").unwrap();
+        let mut problems = Vec::new();
+        check(&schema, &value, "", &mut problems);
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "b.c: \"z\" is not one of: x, y; did you mean \"x\"?",
+                "b.d: unknown field \"d\"; did you mean \"c\"?",
+                "e: must be at least 1, found 0",
+                "f: expected an integer, found a string",
+            ]
+        );
+        let mut problems = Vec::new();
+        check(&schema, &serde_norway::from_str("{a: 1}").unwrap(), "", &mut problems);
+        assert_eq!(problems[0].to_string(), "a: expected a string, found an integer");
     }
 
     #[test]
