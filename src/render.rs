@@ -175,7 +175,13 @@ fn render_site(loaded: &spec::Loaded, has_extras: &(dyn Fn(&str) -> bool + Sync)
     for (name, site) in &loaded.environments {
         let dir = format!("{root}/overlays/{name}");
         let extras = has_extras(&dir);
-        render_overlay(&dir, &base, &objects(site), extras, tree);
+        // An environment that changes nothing resolves to the base site: its objects are the base's, not
+        // generated again (generation is pure).
+        if *site == loaded.base {
+            render_overlay(&dir, &base, &base, extras, tree);
+        } else {
+            render_overlay(&dir, &base, &objects(site), extras, tree);
+        }
     }
 }
 

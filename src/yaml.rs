@@ -253,23 +253,125 @@ fn pad(out: &mut String, indent: usize) {
 
 /// Whether a string can be written without quotes and read back as the same string by YAML 1.1
 /// and 1.2 parsers alike.
-fn is_plain_safe(text: &str) -> bool {
+///
+/// One pass over the bytes (the emitter asks for every scalar it writes): each byte's class says whether a
+/// plain scalar may hold it and whether numbers, dates and times use it. The rules are those of
+/// [`is_plain_safe_reference`], which the tests compare this with.
+pub(crate) fn is_plain_safe(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if CLASS[usize::from(first)] & STARTS == 0 || last == b':' || last == b' ' {
+        return false;
+    }
+    let mut all_numeric = NUMERIC;
+    let mut previous = 0u8;
+    for &byte in bytes {
+        let class = CLASS[usize::from(byte)];
+        if class & SAFE == 0 || (previous == b':' && byte == b' ') {
+            return false;
+        }
+        all_numeric &= class;
+        previous = byte;
+    }
+    // Anything that starts like a number and has only characters numbers, dates and times use
+    // (hex, octal, binary, exponents, sexagesimal, `_` separators) is quoted, `8.3.3` included.
+    let numeric_start = first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.');
+    if numeric_start && all_numeric != 0 {
+        return false;
+    }
+    bytes.len() > 5 || !is_keyword(text)
+}
+
+/// Bits of [`CLASS`]: a plain scalar may hold the byte; it may start one; numbers, dates and times use it.
+const SAFE: u8 = 1;
+const STARTS: u8 = 2;
+const NUMERIC: u8 = 4;
+
+/// The class of every byte, for [`is_plain_safe`].
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        #[allow(clippy::cast_possible_truncation)] // byte < 256; `u8::try_from` is not const
+        let b = byte as u8;
+        if PLAIN_SAFE[byte] {
+            table[byte] |= SAFE;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'$' | b'(') {
+            table[byte] |= STARTS;
+        }
+        if is_numeric_byte(b) {
+            table[byte] |= NUMERIC;
+        }
+        byte += 1;
+    }
+    table
+};
+
+/// The characters numbers, dates and times use (hex, octal, binary, exponents, sexagesimal, `_` separators).
+const fn is_numeric_byte(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+        || matches!(
+            b,
+            b'x' | b'X'
+                | b'o'
+                | b'O'
+                | b'b'
+                | b'B'
+                | b'_'
+                | b'.'
+                | b':'
+                | b'+'
+                | b'-'
+                | b'e'
+                | b'E'
+                | b'T'
+                | b'Z'
+                | b' '
+        )
+}
+
+/// Scalars that YAML 1.1 or 1.2 resolve to null, a boolean, a number or a timestamp, and `<<` and `=` (merge
+/// and value keys in YAML 1.1).
+const KEYWORDS: &[&str] = &[
+    "null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n",
+    "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN", "<<",
+    "=",
+];
+
+fn is_keyword(text: &str) -> bool {
+    // Every keyword starts with one of these bytes: most short keys (`name`, `kind`, `spec`) skip the list.
+    matches!(
+        text.as_bytes()[0],
+        b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'y' | b'Y' | b'o' | b'O' | b'.' | b'~' | b'<' | b'='
+    ) && KEYWORDS.contains(&text)
+}
+
+/// The rules of [`is_plain_safe`], written as plainly as they read: the tests hold the fast scan to them.
+#[cfg(test)]
+fn is_plain_safe_reference(text: &str) -> bool {
     let Some(first) = text.chars().next() else {
         return false;
     };
     // Only ASCII letters, digits, spaces and punctuation that has no meaning inside a plain scalar.
-    // Bytes, not chars: every allowed character is ASCII, and a multi-byte character has no ASCII byte.
     let characters_ok = text.bytes().all(|b| PLAIN_SAFE[usize::from(b)]);
     let starts_ok = first.is_ascii_alphanumeric() || "/._$(".contains(first);
+    let reads_as_number = text.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c))
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b"xXoObB_.:+-eE".contains(&b) || b == b'T' || b == b'Z' || b == b' ');
     characters_ok
         && starts_ok
-        && !has_pair(text, b':', b' ')
+        && !text.contains(": ")
         && !text.ends_with([':', ' '])
-        && !might_be_read_as_non_string(text)
+        && !KEYWORDS.contains(&text)
+        && !reads_as_number
 }
 
 /// The bytes a plain scalar may hold: ASCII letters, digits, space and the punctuation that has no meaning
-/// inside one. A table, because the emitter asks for every byte it writes.
+/// inside one.
 const PLAIN_SAFE: [bool; 256] = {
     let mut table = [false; 256];
     let mut byte: u8 = 0;
@@ -295,27 +397,6 @@ pub(crate) fn has_pair(text: &str, first: u8, second: u8) -> bool {
     text.as_bytes()
         .windows(2)
         .any(|pair| pair[0] == first && pair[1] == second)
-}
-
-/// Scalars that YAML 1.1 or 1.2 resolve to null, a boolean, a number or a timestamp.
-fn might_be_read_as_non_string(text: &str) -> bool {
-    const KEYWORDS: &[&str] = &[
-        "null", "Null", "NULL", "~", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES",
-        "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", ".nan", ".NaN",
-        ".NAN", "<<", "=",
-    ];
-    // The longest keyword has five bytes: longer texts skip the comparisons.
-    if text.len() <= 5 && KEYWORDS.contains(&text) {
-        return true;
-    }
-    // Anything that starts like a number and has only characters numbers, dates and times use
-    // (hex, octal, binary, exponents, sexagesimal, `_` separators) is quoted, `8.3.3` included.
-    let first = text.as_bytes()[0];
-    let numeric_start = first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.');
-    numeric_start
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() || b"xXoObB_.:+-eE".contains(&b) || b == b'T' || b == b'Z' || b == b' ')
 }
 
 /// A literal block keeps a script readable. It cannot hold carriage returns, other control
@@ -403,6 +484,73 @@ mod tests {
         ] {
             assert_eq!(to_string(&Value::String(text.to_owned())), format!("{text}\n"));
         }
+    }
+
+    #[test]
+    fn the_fast_plain_scalar_scan_agrees_with_the_rules() {
+        // Every string of up to four bytes over the bytes the rules treat differently (letters of the
+        // keywords, digits, number and date punctuation, the indicators, space, a multi-byte character's
+        // first byte stands in via "é"), and every keyword with a byte added or taken away.
+        let alphabet: Vec<&str> = vec![
+            "a", "n", "N", "o", "O", "y", "Y", "t", "f", "e", "E", "x", "b", "T", "Z", "l", "s", "0", "7", "9", ".",
+            "-", "+", "_", ":", " ", "/", "$", "(", "~", "<", "=", "#", "'", "\"", "{", "\t", "é",
+        ];
+        let mut texts = vec![String::new()];
+        let mut last = vec![String::new()];
+        for length in 1..=4 {
+            let letters = if length <= 3 { &alphabet[..] } else { &alphabet[..12] };
+            let mut next = Vec::new();
+            for prefix in &last {
+                for letter in letters {
+                    next.push(format!("{prefix}{letter}"));
+                }
+            }
+            texts.extend(next.iter().cloned());
+            last = next;
+        }
+        for keyword in KEYWORDS {
+            texts.push((*keyword).to_owned());
+            texts.push(format!("{keyword}x"));
+            texts.push(format!("x{keyword}"));
+            texts.push(keyword[1..].to_owned());
+        }
+        texts.extend(
+            [
+                "8.3.3",
+                "1:30:00",
+                "0x1F",
+                "2001-12-14T21:59:43.10Z",
+                "1_000",
+                ".5",
+                "+1",
+                "-.inf",
+                "a: b",
+                "a:b",
+                "a:",
+                "a ",
+                "inductiveautomation/ignition:8.3.3",
+                "$(POD_NAME)",
+                "wrapper.logfile=/dev/stdout",
+                "500m",
+                "4Gi",
+                "nulls",
+                "Falsey",
+                "yes please",
+                "on-prem",
+                "12345678901234567890",
+                "1.0e+3",
+                "1e3 x",
+            ]
+            .map(str::to_owned),
+        );
+        let mut plain = 0;
+        for text in &texts {
+            let expected = is_plain_safe_reference(text);
+            assert_eq!(is_plain_safe(text), expected, "{text:?}");
+            plain += usize::from(expected);
+        }
+        // The comparison covers both answers, not one.
+        assert!(plain > 10_000 && plain < texts.len() / 2, "{plain} of {}", texts.len());
     }
 
     #[test]

@@ -81,7 +81,11 @@ fn run_with(sandbox: &Sandbox, variables: Vec<(String, String)>) -> Run {
 }
 
 fn run_projects(sandbox: &Sandbox, projects: &[(&str, String, String, &str)], protocols: Option<&str>) -> Run {
-    let mut variables = vec![("PROJECT_COUNT".to_owned(), projects.len().to_string())];
+    // Rust always sets both counts; a run with projects only has no modules.
+    let mut variables = vec![
+        ("PROJECT_COUNT".to_owned(), projects.len().to_string()),
+        ("MODULE_COUNT".to_owned(), "0".to_owned()),
+    ];
     for (index, (name, url, sha, path)) in projects.iter().enumerate() {
         for (field, value) in [
             ("NAME", name.to_string()),
@@ -100,6 +104,7 @@ fn run_projects(sandbox: &Sandbox, projects: &[(&str, String, String, &str)], pr
 
 fn run_modules(sandbox: &Sandbox, modules: &[(&str, String, String)]) -> Run {
     let mut variables = vec![
+        ("PROJECT_COUNT".to_owned(), "0".to_owned()),
         ("MODULE_COUNT".to_owned(), modules.len().to_string()),
         ("CONTENT_PROTOCOLS".to_owned(), "=file".to_owned()),
     ];
@@ -428,6 +433,7 @@ fn a_module_from_the_modules_volume_is_checked_the_same_way() {
     let file = modl(&sandbox, "on-volume", &module_xml(MODULE_ID, "8.1.0"), &[]);
     let variables = |sha: String| {
         vec![
+            ("PROJECT_COUNT".to_owned(), "0".to_owned()),
             ("MODULE_COUNT".to_owned(), "1".to_owned()),
             ("MODULE_0_ID".to_owned(), MODULE_ID.to_owned()),
             ("MODULE_0_FILE".to_owned(), file.display().to_string()),

@@ -118,6 +118,19 @@ pub fn json_schema() -> &'static serde_json::Value {
     SCHEMA.get_or_init(|| schemars::schema_for!(GatewayResource).to_value())
 }
 
+/// What validation reads of [`json_schema`], derived when the first `GatewayResource` is read: a site
+/// without any does not pay for it (unlike the `IgnitionCluster`'s, it is not stored in a file).
+fn validation_schema() -> &'static schema_check::Node<'static> {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    static NODE: OnceLock<schema_check::Node<'static>> = OnceLock::new();
+    NODE.get_or_init(|| {
+        let text = TEXT.get_or_init(|| {
+            serde_json::to_string(&schema_check::validation_keywords(json_schema())).unwrap_or_default()
+        });
+        schema_check::parse(text).unwrap_or_default()
+    })
+}
+
 /// Whether an object is meant to be a `GatewayResource`, judged by its kind.
 pub fn is_gateway_resource(object: &Value) -> bool {
     object.get("kind").and_then(Value::as_str) == Some(RESOURCE_KIND)
@@ -180,7 +193,7 @@ pub fn load(object: &Value) -> Result<ResourceItem, Vec<Problem>> {
         .proposed(API_VERSION)]);
     }
     let mut problems = Vec::new();
-    schema_check::check(json_schema(), object, "", &mut problems);
+    schema_check::check(validation_schema(), object, "", &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }

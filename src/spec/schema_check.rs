@@ -4,6 +4,7 @@
 //! the input is first walked against the schema here. Only the schema keywords that schemars emits
 //! for the spec types are understood.
 
+use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_norway::Value;
 
@@ -11,13 +12,180 @@ use super::path::{join, split, Segment};
 use super::Problem;
 use crate::krm::type_name;
 
+/// The schema keywords [`check_node`] reads.
+const KEYWORDS: &[&str] = &[
+    "$defs",
+    "$ref",
+    "anyOf",
+    "oneOf",
+    "type",
+    "enum",
+    "minimum",
+    "maximum",
+    "properties",
+    "additionalProperties",
+    "items",
+    "required",
+];
+
+/// `schema` with only the keywords [`check_node`] reads (no descriptions, titles, defaults or formats), at
+/// every level: what validation needs of the derived schema.
+pub fn validation_keywords(schema: &Json) -> Json {
+    match schema {
+        Json::Object(node) => Json::Object(
+            node.iter()
+                .filter(|(keyword, _)| KEYWORDS.contains(&keyword.as_str()))
+                .map(|(keyword, value)| {
+                    let value = match (keyword.as_str(), value) {
+                        // Maps of names to schemas: every name stays.
+                        ("$defs" | "properties", Json::Object(named)) => Json::Object(
+                            named
+                                .iter()
+                                .map(|(name, schema)| (name.clone(), validation_keywords(schema)))
+                                .collect(),
+                        ),
+                        ("anyOf" | "oneOf", Json::Array(schemas)) => {
+                            Json::Array(schemas.iter().map(validation_keywords).collect())
+                        }
+                        ("items" | "additionalProperties", schema) => validation_keywords(schema),
+                        // `type`, `enum`, `required`, `$ref`, `minimum`, `maximum`: values, not schemas.
+                        (_, value) => value.clone(),
+                    };
+                    (keyword.clone(), value)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A schema node as validation reads it: the keywords of [`KEYWORDS`], with the names and words borrowed from
+/// the stored text (no allocation per string, one `Vec` per list). `anyOf` and `oneOf` are read alike.
+#[derive(Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Node<'a> {
+    #[serde(rename = "$ref", borrow)]
+    reference: Option<&'a str>,
+    #[serde(rename = "anyOf", alias = "oneOf", borrow)]
+    alternatives: Option<Vec<Node<'a>>>,
+    #[serde(rename = "type", borrow)]
+    types: Option<Types<'a>>,
+    #[serde(rename = "enum", borrow)]
+    allowed: Option<Vec<&'a str>>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    #[serde(borrow, deserialize_with = "sorted_map")]
+    properties: Option<Named<'a>>,
+    #[serde(rename = "additionalProperties", borrow)]
+    additional: Option<Additional<'a>>,
+    #[serde(borrow)]
+    items: Option<Box<Node<'a>>>,
+    #[serde(borrow)]
+    required: Vec<&'a str>,
+    #[serde(rename = "$defs", borrow, deserialize_with = "sorted_map")]
+    definitions: Option<Named<'a>>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Types<'a> {
+    One(&'a str),
+    Any(Vec<&'a str>),
+}
+
+#[derive(Debug, PartialEq)]
+enum Additional<'a> {
+    Allowed(bool),
+    Schema(Box<Node<'a>>),
+}
+
+// `type` is a name or a list of names, `additionalProperties` a boolean or a schema: read by what the JSON
+// holds, without serde's `untagged` (which buffers the value and formats an error for every form that fails).
+impl<'de: 'a, 'a> Deserialize<'de> for Types<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Types<'de>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a type name or a list of type names")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
+                Ok(Types::One(name))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element()? {
+                    names.push(name);
+                }
+                Ok(Types::Any(names))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Additional<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Additional<'de>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a boolean or a schema")
+            }
+            fn visit_bool<E: serde::de::Error>(self, allowed: bool) -> Result<Self::Value, E> {
+                Ok(Additional::Allowed(allowed))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Node::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|node| Additional::Schema(Box::new(node)))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// A JSON object of names to schemas, as a list sorted by name (looked up by binary search).
+type Named<'a> = Vec<(&'a str, Node<'a>)>;
+
+/// Reads a [`Named`] list from a JSON object.
+fn sorted_map<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Named<'de>>, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Named<'de>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a map of names to schemas")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut entries: Self::Value = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(entry) = map.next_entry()? {
+                entries.push(entry);
+            }
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Ok(entries)
+        }
+    }
+    deserializer.deserialize_map(Entries).map(Some)
+}
+
+fn lookup<'n, 'a>(entries: Option<&'n [(&'a str, Node<'a>)]>, name: &str) -> Option<&'n Node<'a>> {
+    let entries = entries?;
+    entries
+        .binary_search_by(|(key, _)| (*key).cmp(name))
+        .ok()
+        .map(|index| &entries[index].1)
+}
+
+/// Reads a stored validation schema (the text of [`validation_keywords`], as JSON).
+pub fn parse(text: &str) -> Result<Node<'_>, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
 /// Checks `value` against `root` (a schema with its definitions under `$defs`) and collects problems.
-pub fn check(root: &Json, value: &Value, path: &str, problems: &mut Vec<Problem>) {
+pub fn check(root: &Node, value: &Value, path: &str, problems: &mut Vec<Problem>) {
     check_node(root, root, value, path, problems);
 }
 
-fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mut Vec<Problem>) {
-    if let Some(reference) = node.get("$ref").and_then(Json::as_str) {
+fn check_node(root: &Node, node: &Node, value: &Value, path: &str, problems: &mut Vec<Problem>) {
+    if let Some(reference) = node.reference {
         match resolve(root, reference) {
             Some(target) => check_node(root, target, value, path, problems),
             None => problems.push(Problem::new(
@@ -27,14 +195,14 @@ fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mu
         }
         return;
     }
-    if let Some(alternatives) = node.get("anyOf").or_else(|| node.get("oneOf")).and_then(Json::as_array) {
+    if let Some(alternatives) = &node.alternatives {
         check_alternatives(root, alternatives, value, path, problems);
         return;
     }
-    if let Some(types) = node.get("type") {
+    if let Some(types) = &node.types {
         if !type_matches(types, value) {
             let mut message = format!("expected {}, found {}", describe_types(types), type_name(value));
-            if types.as_str() == Some("string") && matches!(value, Value::Number(_) | Value::Bool(_)) {
+            if matches!(types, Types::One("string")) && matches!(value, Value::Number(_) | Value::Bool(_)) {
                 // YAML reads an unquoted 8.3 as a number and true as a boolean.
                 let text = serde_norway::to_string(value).unwrap_or_default();
                 message.push_str(&format!(" (write it in quotes: \"{}\")", text.trim()));
@@ -43,7 +211,7 @@ fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mu
             return;
         }
     }
-    if let Some(allowed) = node.get("enum").and_then(Json::as_array) {
+    if let Some(allowed) = &node.allowed {
         check_enum(allowed, value, path, problems);
     }
     if let Value::Number(number) = value {
@@ -52,7 +220,7 @@ fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mu
     match value {
         Value::Mapping(mapping) => check_mapping(root, node, mapping, path, problems),
         Value::Sequence(sequence) => {
-            if let Some(items) = node.get("items") {
+            if let Some(items) = &node.items {
                 for (index, item) in sequence.iter().enumerate() {
                     check_node(root, items, item, &format!("{path}[{index}]"), problems);
                 }
@@ -62,14 +230,14 @@ fn check_node(root: &Json, node: &Json, value: &Value, path: &str, problems: &mu
     }
 }
 
-fn resolve<'a>(root: &'a Json, reference: &str) -> Option<&'a Json> {
+fn resolve<'n, 'a>(root: &'n Node<'a>, reference: &str) -> Option<&'n Node<'a>> {
     let name = reference.strip_prefix("#/$defs/")?;
-    root.get("$defs")?.get(name)
+    lookup(root.definitions.as_deref(), name)
 }
 
 /// `Option<T>` becomes `anyOf: [T, null]`: the value must fit one alternative. When none fits, the
 /// problems of the alternative closest to the value's own type are the ones worth reporting.
-fn check_alternatives(root: &Json, alternatives: &[Json], value: &Value, path: &str, problems: &mut Vec<Problem>) {
+fn check_alternatives(root: &Node, alternatives: &[Node], value: &Value, path: &str, problems: &mut Vec<Problem>) {
     let mut best: Option<Vec<Problem>> = None;
     for alternative in alternatives {
         let mut found = Vec::new();
@@ -77,7 +245,7 @@ fn check_alternatives(root: &Json, alternatives: &[Json], value: &Value, path: &
         if found.is_empty() {
             return;
         }
-        let is_null_alternative = alternative.get("type").and_then(Json::as_str) == Some("null");
+        let is_null_alternative = matches!(alternative.types, Some(Types::One("null")));
         if best.is_none() && !is_null_alternative {
             best = Some(found);
         }
@@ -85,7 +253,7 @@ fn check_alternatives(root: &Json, alternatives: &[Json], value: &Value, path: &
     problems.extend(best.unwrap_or_else(|| vec![Problem::new(path, "matches none of the allowed forms")]));
 }
 
-fn type_matches(types: &Json, value: &Value) -> bool {
+fn type_matches(types: &Types, value: &Value) -> bool {
     let matches_one = |name: &str| match (name, value) {
         ("null", Value::Null) => true,
         ("boolean", Value::Bool(_)) => true,
@@ -97,13 +265,12 @@ fn type_matches(types: &Json, value: &Value) -> bool {
         _ => false,
     };
     match types {
-        Json::String(name) => matches_one(name),
-        Json::Array(names) => names.iter().filter_map(Json::as_str).any(matches_one),
-        _ => true,
+        Types::One(name) => matches_one(name),
+        Types::Any(names) => names.iter().any(|name| matches_one(name)),
     }
 }
 
-fn describe_types(types: &Json) -> String {
+fn describe_types(types: &Types) -> String {
     let describe = |name: &str| match name {
         "null" => "null",
         "boolean" => "a boolean (true or false)",
@@ -115,20 +282,17 @@ fn describe_types(types: &Json) -> String {
         _ => "a value of another type",
     };
     match types {
-        Json::String(name) => describe(name).to_owned(),
-        Json::Array(names) => names
+        Types::One(name) => describe(name).to_owned(),
+        Types::Any(names) => names
             .iter()
-            .filter_map(Json::as_str)
-            .filter(|name| *name != "null")
-            .map(describe)
+            .filter(|name| **name != "null")
+            .map(|name| describe(name))
             .collect::<Vec<_>>()
             .join(" or "),
-        _ => "a value".to_owned(),
     }
 }
 
-fn check_enum(allowed: &[Json], value: &Value, path: &str, problems: &mut Vec<Problem>) {
-    let names: Vec<&str> = allowed.iter().filter_map(Json::as_str).collect();
+fn check_enum(names: &[&str], value: &Value, path: &str, problems: &mut Vec<Problem>) {
     let Some(text) = value.as_str() else {
         return;
     };
@@ -143,18 +307,18 @@ fn check_enum(allowed: &[Json], value: &Value, path: &str, problems: &mut Vec<Pr
     problems.push(problem);
 }
 
-fn check_range(node: &Json, number: &serde_norway::Number, path: &str, problems: &mut Vec<Problem>) {
+fn check_range(node: &Node, number: &serde_norway::Number, path: &str, problems: &mut Vec<Problem>) {
     let Some(value) = number.as_f64() else {
         return;
     };
-    if let Some(minimum) = node.get("minimum").and_then(Json::as_f64) {
+    if let Some(minimum) = node.minimum {
         if value < minimum {
             problems.push(
                 Problem::new(path, format!("must be at least {minimum}, found {number}")).current(number.to_string()),
             );
         }
     }
-    if let Some(maximum) = node.get("maximum").and_then(Json::as_f64) {
+    if let Some(maximum) = node.maximum {
         if value > maximum {
             problems.push(
                 Problem::new(path, format!("must be at most {maximum}, found {number}")).current(number.to_string()),
@@ -163,9 +327,8 @@ fn check_range(node: &Json, number: &serde_norway::Number, path: &str, problems:
     }
 }
 
-fn check_mapping(root: &Json, node: &Json, mapping: &serde_norway::Mapping, path: &str, problems: &mut Vec<Problem>) {
-    let properties = node.get("properties").and_then(Json::as_object);
-    let additional = node.get("additionalProperties");
+fn check_mapping(root: &Node, node: &Node, mapping: &serde_norway::Mapping, path: &str, problems: &mut Vec<Problem>) {
+    let properties = node.properties.as_deref();
     for (key, child) in mapping {
         let Some(key) = key.as_str() else {
             problems.push(Problem::new(
@@ -175,15 +338,13 @@ fn check_mapping(root: &Json, node: &Json, mapping: &serde_norway::Mapping, path
             continue;
         };
         let child_path = join(path, key);
-        if let Some(schema) = properties.and_then(|properties| properties.get(key)) {
+        if let Some(schema) = lookup(properties, key) {
             check_node(root, schema, child, &child_path, problems);
             continue;
         }
-        match additional {
-            Some(Json::Bool(false)) => {
-                let known = properties
-                    .map(|properties| properties.keys().map(String::as_str).collect::<Vec<_>>())
-                    .unwrap_or_default();
+        match &node.additional {
+            Some(Additional::Allowed(false)) => {
+                let known: Vec<&str> = properties.unwrap_or_default().iter().map(|(name, _)| *name).collect();
                 let mut message = format!("unknown field {key:?}");
                 let mut problem = Problem::new(&child_path, String::new());
                 match nearest(key, known.iter().copied()) {
@@ -196,18 +357,12 @@ fn check_mapping(root: &Json, node: &Json, mapping: &serde_norway::Mapping, path
                 problem.message = message;
                 problems.push(problem);
             }
-            Some(schema @ Json::Object(_)) => check_node(root, schema, child, &child_path, problems),
+            Some(Additional::Schema(schema)) => check_node(root, schema, child, &child_path, problems),
             _ => {}
         }
     }
-    for required in node
-        .get("required")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Json::as_str)
-    {
-        if !mapping.contains_key(required) {
+    for required in &node.required {
+        if !mapping.contains_key(*required) {
             problems.push(Problem::new(join(path, required), "is required"));
         }
     }
@@ -274,6 +429,84 @@ pub fn remove_path(value: &mut Value, path: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stored_validation_schema_is_the_derived_one() {
+        let derived = validation_keywords(crate::spec::check_schema());
+        let text = serde_json::to_string(&derived).unwrap() + "\n";
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/src/spec/validation-schema.json");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(file, &text).unwrap();
+        }
+        assert!(
+            std::fs::read_to_string(file).unwrap() == text,
+            "src/spec/validation-schema.json is stale: rerun with UPDATE_GOLDEN=1 cargo test --lib"
+        );
+        // What the process reads is that file, and it has every definition and property of the derived schema.
+        assert_eq!(
+            serde_json::from_str::<Json>(include_str!("validation-schema.json")).unwrap(),
+            derived
+        );
+        let node = parse(include_str!("validation-schema.json")).unwrap();
+        assert_eq!(
+            node.definitions.as_ref().map(Vec::len),
+            derived["$defs"].as_object().map(serde_json::Map::len)
+        );
+        assert_eq!(
+            node.properties.as_ref().map(Vec::len),
+            derived["properties"].as_object().map(serde_json::Map::len)
+        );
+        assert_eq!(
+            derived["$defs"].as_object().map(serde_json::Map::len),
+            crate::spec::check_schema()["$defs"]
+                .as_object()
+                .map(serde_json::Map::len)
+        );
+    }
+
+    #[test]
+    fn validation_keeps_every_keyword_the_check_reads_and_drops_the_rest() {
+        let schema: Json = serde_json::from_str(
+            r##"{"description": "d", "type": "object", "properties": {"description": {"type": "string", "title": "t",
+                "enum": ["a"]}, "n": {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}], "default": 1}},
+                "additionalProperties": false, "required": ["n"], "$defs": {"X": {"type": "integer", "minimum": 0,
+                "maximum": 9, "format": "uint"}}, "items": {"oneOf": [{"type": "string", "description": "s"}]}}"##,
+        )
+        .unwrap();
+        let expected: Json = serde_json::from_str(
+            r##"{"type": "object", "properties": {"description": {"type": "string", "enum": ["a"]}, "n": {"anyOf":
+                [{"$ref": "#/$defs/X"}, {"type": "null"}]}}, "additionalProperties": false, "required": ["n"],
+                "$defs": {"X": {"type": "integer", "minimum": 0, "maximum": 9}}, "items": {"oneOf": [{"type": "string"}]}}"##,
+        )
+        .unwrap();
+        assert_eq!(validation_keywords(&schema), expected);
+    }
+
+    #[test]
+    fn every_form_of_type_and_additional_properties_is_read_and_checked() {
+        let schema = parse(
+            r##"{"type": "object", "properties": {"a": {"type": ["string", "null"]}, "b": {"$ref": "#/$defs/B"}},
+                "additionalProperties": {"type": "integer", "minimum": 1}, "$defs": {"B": {"type": "object",
+                "additionalProperties": false, "properties": {"c": {"enum": ["x", "y"]}}, "required": ["c"]}}}"##,
+        )
+        .unwrap();
+        let value: Value = serde_norway::from_str("{a: null, b: {c: z, d: 1}, e: 0, f: two, g: 3}").unwrap();
+        let mut problems = Vec::new();
+        check(&schema, &value, "", &mut problems);
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            [
+                "b.c: \"z\" is not one of: x, y; did you mean \"x\"?",
+                "b.d: unknown field \"d\"; did you mean \"c\"?",
+                "e: must be at least 1, found 0",
+                "f: expected an integer, found a string",
+            ]
+        );
+        let mut problems = Vec::new();
+        check(&schema, &serde_norway::from_str("{a: 1}").unwrap(), "", &mut problems);
+        assert_eq!(problems[0].to_string(), "a: expected a string, found an integer");
+    }
 
     #[test]
     fn nearest_finds_typos_and_ignores_strangers() {
