@@ -162,6 +162,49 @@ fn cases() -> Vec<Case> {
             Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: ok\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: bad-one\n  data:\n    a: 1\n    a: 2\n"),
             Refused(&["input is not valid YAML: items[1].data: duplicate entry with key \"a\" at line 13 column 5; in item 1 (ConfigMap bad-one)"]),
         ),
+        // Refused by kustomize 4.5.4 too: `cannot decode !!float `1.5` as a !!int`, `... !!null `` as a !!int`,
+        // `... !!str `x` as a !!null`, `... !!float `99999999999999999999` as a !!int` (each a `kustomize build`).
+        case(
+            "explicitly tagged scalars kustomize cannot read as their tag",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: ok\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: tagged\n  data:\n    a: !!int 1.5\n"),
+            Refused(&["input is not valid YAML: items[1].data.a: cannot read 1.5 as !!int (kustomize refuses it too) at line 13 column 8; in item 1 (ConfigMap tagged)"]),
+        ),
+        case(
+            "an empty value tagged !!int",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: tagged\n  data:\n    a: !!int\n    b: c\n"),
+            Refused(&["cannot read an empty value as !!int (kustomize refuses it too) at line 9 column 8; in item 0 (ConfigMap tagged)"]),
+        ),
+        case(
+            "a word tagged !!null",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: tagged}, data: {a: !!null x}}\n"),
+            Refused(&["cannot read \"x\" as !!null (kustomize refuses it too) at line 4 column 73; in item 0"]),
+        ),
+        case(
+            "an integer beyond 64 bits tagged !!int",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: big\n  data:\n    a: !!int 99999999999999999999\n"),
+            Refused(&["cannot read 99999999999999999999 as !!int (kustomize refuses it too) at line 9 column 8; in item 0 (ConfigMap big)"]),
+        ),
+        // JSON input: the item is named as in YAML, by where the error is.
+        case(
+            "a duplicate key inside a JSON item",
+            Text(r#"{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [{"kind": "ConfigMap", "metadata": {"name": "ok"}}, {"kind": "ConfigMap", "metadata": {"name": "dup"}, "data": {"a": "x", "a": "y"}}]}"#),
+            Refused(&["input is not valid YAML: items[1].data: duplicate entry with key \"a\" at line 1 column 187; in item 1 (ConfigMap dup)"]),
+        ),
+        case(
+            "a raw DEL inside a JSON item",
+            Text("{\"apiVersion\": \"config.kubernetes.io/v1\", \"kind\": \"ResourceList\", \"items\": [\n  {\"kind\": \"Secret\", \"metadata\": {\"name\": \"ok\"}},\n  {\"kind\": \"Secret\", \"metadata\": {\"name\": \"del\"}, \"data\": {\"a\": \"x\u{7f}\"}}\n]}"),
+            Refused(&["input is not valid YAML: control characters are not allowed at position 193; in item 1 (Secret del)"]),
+        ),
+        case(
+            "a surrogate-pair escape inside a JSON item",
+            Text(r#"{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [{"kind": "ConfigMap", "metadata": {"name": "emoji"}, "data": {"a": "\ud83d\ude00"}}]}"#),
+            Refused(&["; in item 0 (ConfigMap emoji)"]),
+        ),
+        case(
+            "a raw C1 control inside a block item",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- kind: ConfigMap\n  metadata:\n    name: ok\n- kind: Secret\n  metadata:\n    name: c1\n  data:\n    a: \"x\u{86}\"\n"),
+            Refused(&["input is not valid YAML: control characters are not allowed at position 162; in item 1 (Secret c1)"]),
+        ),
         // The function config.
         case(
             "a config of another kind",
