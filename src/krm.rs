@@ -365,7 +365,7 @@ pub fn read_text(text: String) -> Result<ResourceList, ReadError> {
                     *span = span.start + start as u32..span.end + start as u32;
                     continue;
                 }
-                let tokens = tokens.get_or_insert_with(|| anchors_and_aliases(input));
+                let tokens = tokens.get_or_insert_with(|| aliases(input));
                 if let Some(text) = inline_aliases(input, directives, tokens, from..to, item) {
                     inlined.push((index, text));
                 }
@@ -481,17 +481,22 @@ fn reads_as(prolog: &str, span: &str, item: &Value) -> bool {
     }
 }
 
-/// An anchor (`&name`) or alias (`*name`) found in the text: where its `&` or `*` is, whether it is an anchor, and
-/// where its name is.
-type Token = (usize, bool, Range<usize>);
+/// An alias found in the text: where its `*` is, the length of its name, and the anchor it names (the latest of
+/// that name before it): where its `&` is and where its name ends.
+struct Alias {
+    at: usize,
+    name: usize,
+    anchor: Option<(usize, usize)>,
+}
 
-/// Every anchor and alias of `input`, in order, found by a scan of the text (`&` or `*` at the start of a token,
-/// outside comments and quoted scalars; one inside a plain or block scalar is found too, which the caller's check
-/// that the result reads as the item catches).
-fn anchors_and_aliases(input: &str) -> Vec<Token> {
+/// Every alias of `input`, in order, with its anchor, found by a scan of the text (`&` or `*` at the start of a
+/// token, outside comments and quoted scalars; one inside a plain or block scalar is found too, which the caller's
+/// check that the result reads as the item catches).
+fn aliases(input: &str) -> Vec<Alias> {
     let bytes = input.as_bytes();
     let token_at = |index: usize| index == 0 || b" \t\r\n[{,".contains(&bytes[index - 1]);
-    let mut tokens = Vec::new();
+    let mut latest: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut aliases = Vec::new();
     let mut index = 0;
     while index < bytes.len() {
         match bytes[index] {
@@ -507,13 +512,22 @@ fn anchors_and_aliases(input: &str) -> Vec<Token> {
                     .iter()
                     .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
                     .map_or(bytes.len(), |length| index + 1 + length);
-                tokens.push((index, bytes[index] == b'&', index + 1..end));
+                let name = &input[index + 1..end];
+                if bytes[index] == b'&' {
+                    latest.insert(name, (index, end));
+                } else {
+                    aliases.push(Alias {
+                        at: index,
+                        name: name.len(),
+                        anchor: latest.get(name).copied(),
+                    });
+                }
                 index = end;
             }
             _ => index += 1,
         }
     }
-    tokens
+    aliases
 }
 
 /// The end (after the closing quote) of the quoted scalar that starts at `start`.
@@ -535,29 +549,31 @@ fn quoted_end(bytes: &[u8], start: usize) -> usize {
 /// anchor names, if the result reads as `item`: each YAML reader then reads that text as it read the node, where
 /// writing the item from its value would give the plain `0644` or `yes` of the node one reading only. `None` when an
 /// anchor is on a block collection or block scalar, or the text does not read as the item.
-fn inline_aliases(input: &str, directives: &str, tokens: &[Token], span: Range<usize>, item: &Value) -> Option<String> {
-    let aliases: Vec<&Token> = tokens
-        .iter()
-        .filter(|(at, anchor, _)| !anchor && span.contains(at))
-        .collect();
+fn inline_aliases(
+    input: &str,
+    directives: &str,
+    aliases: &[Alias],
+    span: Range<usize>,
+    item: &Value,
+) -> Option<String> {
+    let first = aliases.partition_point(|alias| alias.at < span.start);
+    let inside = &aliases[first..first + aliases[first..].partition_point(|alias| alias.at < span.end)];
+    if inside.is_empty() {
+        return None;
+    }
     // For each alias, the texts its node may be (a plain scalar ends at the end of the line, or in a flow
     // collection at `,`, `]` or `}`): each choice is tried, the first that reads as the item kept.
     for flow in [false, true] {
         let mut out = String::with_capacity(span.len() + 64);
         let mut copied = span.start;
-        for &&(at, _, ref name) in &aliases {
-            let name = &input[name.clone()];
-            let anchor = tokens
-                .iter()
-                .take_while(|(position, _, _)| *position < at)
-                .filter(|(_, anchor, anchor_name)| *anchor && &input[anchor_name.clone()] == name)
-                .last()?;
-            if span.contains(&anchor.0) {
+        for alias in inside {
+            let (anchor, name_end) = alias.anchor?;
+            if span.contains(&anchor) {
                 continue;
             }
-            out.push_str(&input[copied..at]);
-            out.push_str(node_text(input, anchor.2.end, flow)?);
-            copied = at + 1 + name.len();
+            out.push_str(&input[copied..alias.at]);
+            out.push_str(node_text(input, name_end, flow)?);
+            copied = alias.at + 1 + alias.name;
         }
         out.push_str(&input[copied..span.end]);
         if reads_as(directives, &out, item) {
