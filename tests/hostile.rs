@@ -102,6 +102,8 @@ fn cases() -> Vec<Case> {
         case("10,000 levels of block nesting", Made(deep_block), Refused(&["input is not valid YAML"])),
         case("10,000 levels inside the spec", Made(deep_in_spec), Refused(&["input is not valid YAML"])),
         case("a 100 MB input", Made(hundred_megabytes), Refused(&["<stdin>: larger than 64 MiB"])),
+        // Each item's alias into the first is replaced by the anchored text: found once, not once per item.
+        case("20,000 items that alias into the first", Made(many_aliases), Expanded),
         case("a 10 MB site name", Made(huge_name), Refused(&["metadata.name"])),
         // Structure of the ResourceList.
         case(
@@ -644,6 +646,21 @@ fn bom_input() -> Vec<u8> {
     format!("\u{feff}{}", valid_input()).into_bytes()
 }
 
+fn many_aliases() -> Vec<u8> {
+    let input = valid_input();
+    let (head, config) = input.split_at(input.find("functionConfig:").unwrap());
+    let mut text = format!(
+        "{}items:\n- {{kind: ConfigMap, metadata: {{name: anchor}}, data: {{a: &x 0644}}}}\n",
+        &head[..head.find("items:").unwrap()]
+    );
+    for index in 0..20_000 {
+        text.push_str(&format!(
+            "- kind: ConfigMap\n  metadata:\n    name: alias-{index}\n  data:\n    a: *x\n"
+        ));
+    }
+    text.push_str(config);
+    text.into_bytes()
+}
 fn billion_laughs() -> Vec<u8> {
     let mut text = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n");
     text.push_str("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
