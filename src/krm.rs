@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_norway::value::{Tag, TaggedValue};
 use serde_norway::{Mapping, Value};
 
-use crate::{block_yaml, yaml};
+use crate::{block_yaml, core_tags, yaml};
 
 /// The apiVersion written on every output ResourceList.
 pub const OUTPUT_API_VERSION: &str = "config.kubernetes.io/v1";
@@ -57,14 +57,24 @@ pub struct Source {
     pub indent: usize,
     /// One entry per item (of the input, or of an outcome's output items): its lines in `text`, or `None` when the
     /// item is written from its parsed value.
-    /// Offsets fit in 32 bits: the input is at most 64 MiB, and 10,000 spans take 120 KB rather than 240 KB.
-    pub spans: Vec<Option<Range<u32>>>,
+    /// An empty range stands for `None` (no item's lines are empty): 8 bytes an item, and the list that
+    /// [`item_spans`] finds is kept in place. Offsets fit in 32 bits: the input is at most 64 MiB.
+    pub spans: Vec<Range<u32>>,
+    /// The input's directives (`%YAML 1.1`, `%TAG ...`) and the `---` that ends them, written at the start of the
+    /// output: under `%YAML 1.1` a YAML 1.2 reader reads the copied `yes` as a boolean, as it read the input.
+    pub prolog: Option<Range<u32>>,
 }
 
 impl Source {
     /// The text of item `index` as it came in, if it is to be copied.
     pub fn span(&self, index: usize) -> Option<&str> {
-        let range = self.spans.get(index)?.clone()?;
+        let range = self.spans.get(index).filter(|range| !range.is_empty())?;
+        Some(&self.text[range.start as usize..range.end as usize])
+    }
+
+    /// The input's directives and their `---` line, if it has any.
+    pub fn prolog(&self) -> Option<&str> {
+        let range = self.prolog.clone()?;
         Some(&self.text[range.start as usize..range.end as usize])
     }
 
@@ -107,38 +117,73 @@ pub enum ReadError {
 
 /// ` (Kind name)` of an item, for messages: what is known of it.
 fn describe_item(item: &Value) -> String {
-    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(abbreviate);
-    let kind = text(item.get("kind"));
-    let name = text(item.get("metadata").and_then(|metadata| metadata.get("name")));
+    let kind = item.get("kind").and_then(Value::as_str);
+    let name = item
+        .get("metadata")
+        .and_then(|metadata| metadata.get("name"))
+        .and_then(Value::as_str);
+    kind_and_name(kind, name)
+}
+
+/// Which item a YAML error is in, from the text alone (the document did not parse): in a block-style `items:` list
+/// from the error's line, in JSON from its byte offset; the item's index and ` (Kind name)` as far as its text says.
+fn locate_error(input: &str, error: serde_norway::Error) -> ReadError {
+    // libyaml's reader gives no place for a character YAML does not allow raw (its location is the start of the
+    // input, the offset is only in the message): the first such character of the input is the one.
+    let place = error
+        .location()
+        .filter(|location| (location.index(), location.line(), location.column()) != (0, 1, 1));
+    let (line, offset) = match place {
+        Some(location) => (Some(location.line()), location.index()),
+        None => match input.char_indices().find(|&(_, c)| !allowed_raw(c)) {
+            Some((offset, _)) => (None, offset),
+            None => return ReadError::Yaml(error),
+        },
+    };
+    let found = match item_spans(input, None) {
+        Some((_, spans)) => {
+            // The line, where there is one: the text parsed may have anchors and tags renamed, which moves offsets
+            // within a line.
+            let offset = line.map_or(offset, |line| {
+                input
+                    .split_inclusive('\n')
+                    .take(line.saturating_sub(1))
+                    .map(str::len)
+                    .sum::<usize>()
+            });
+            locate_in_block(input, &spans, offset)
+        }
+        None if input.trim_start().starts_with('{') => locate_in_json(input, offset),
+        None => None,
+    };
+    match found {
+        Some((index, item)) => ReadError::YamlInItem { error, index, item },
+        None => ReadError::Yaml(error),
+    }
+}
+
+/// Whether YAML allows a character raw in a stream (YAML 1.2, 5.1, `c-printable`, which libyaml checks).
+fn allowed_raw(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        || c >= '\u{10000}'
+}
+
+/// ` (Kind name)` for messages, from what is known of an item.
+fn kind_and_name(kind: Option<&str>, name: Option<&str>) -> String {
     match (kind, name) {
-        (Some(kind), Some(name)) => format!(" ({kind} {name})"),
-        (Some(kind), None) => format!(" ({kind})"),
-        (None, Some(name)) => format!(" ({name})"),
+        (Some(kind), Some(name)) => format!(" ({} {})", abbreviate(kind), abbreviate(name)),
+        (Some(kind), None) => format!(" ({})", abbreviate(kind)),
+        (None, Some(name)) => format!(" ({})", abbreviate(name)),
         (None, None) => String::new(),
     }
 }
 
-/// Which item of a block-style `items:` list a YAML error is in, from its line alone (the document did not parse):
-/// the item's index and ` (Kind name)` as its lines spell them.
-fn locate_error(input: &str, error: serde_norway::Error) -> ReadError {
-    let Some(location) = error.location() else {
-        return ReadError::Yaml(error);
-    };
-    let Some((_, spans)) = item_spans(input, None) else {
-        return ReadError::Yaml(error);
-    };
-    let offset = input
-        .split_inclusive('\n')
-        .take(location.line().saturating_sub(1))
-        .map(str::len)
-        .sum::<usize>();
-    let Some(index) = spans
+/// The item of a block-style list that byte `offset` is in: its index, and `kind: X` and the first `name: Y`
+/// after `metadata:` as its lines spell them.
+fn locate_in_block(input: &str, spans: &[Range<u32>], offset: usize) -> Option<(usize, String)> {
+    let index = spans
         .iter()
-        .position(|span| (span.start as usize..span.end as usize).contains(&offset))
-    else {
-        return ReadError::Yaml(error);
-    };
-    // `kind: X` and the first `name: Y` after `metadata:`, read from the lines as written.
+        .position(|span| (span.start as usize..span.end as usize).contains(&offset))?;
     let span = &input[spans[index].start as usize..spans[index].end as usize];
     let mut kind = None;
     let mut name = None;
@@ -153,13 +198,84 @@ fn locate_error(input: &str, error: serde_norway::Error) -> ReadError {
             name.get_or_insert(value.trim_matches(['"', '\'']));
         }
     }
-    let item = match (kind, name) {
-        (Some(kind), Some(name)) => format!(" ({} {})", abbreviate(kind), abbreviate(name)),
-        (Some(kind), None) => format!(" ({})", abbreviate(kind)),
-        (None, Some(name)) => format!(" ({})", abbreviate(name)),
-        (None, None) => String::new(),
-    };
-    ReadError::YamlInItem { error, index, item }
+    Some((index, kind_and_name(kind, name)))
+}
+
+/// The item of a JSON document's root `items` array that byte `offset` is in: its index, and its kind and name when
+/// the item alone reads as JSON (serde_json reads what YAML refuses in JSON: DEL, U+FFFE, surrogate pairs, a
+/// duplicate key).
+fn locate_in_json(input: &str, offset: usize) -> Option<(usize, String)> {
+    let (index, span) = json_item_spans(input)
+        .into_iter()
+        .enumerate()
+        .find(|(_, span)| span.start <= offset && offset <= span.end)?;
+    let item: serde_json::Value = serde_json::from_str(&input[span]).unwrap_or_default();
+    let kind = item.get("kind").and_then(serde_json::Value::as_str);
+    let name = item
+        .get("metadata")
+        .and_then(|metadata| metadata.get("name"))
+        .and_then(serde_json::Value::as_str);
+    Some((index, kind_and_name(kind, name)))
+}
+
+/// Where each element of the `items` array of a JSON document's root object is, from its first byte to its last;
+/// empty when there is no such array.
+fn json_item_spans(input: &str) -> Vec<Range<usize>> {
+    let bytes = input.as_bytes();
+    let mut spans = Vec::new();
+    // The open brackets, the last string at the root level (a key, once a `:` follows it), and whether the array
+    // open at depth 2 is `items`.
+    let mut depth = 0usize;
+    let mut last_root_string: Option<Range<usize>> = None;
+    let mut in_items = false;
+    let mut item_start: Option<usize> = None;
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if in_items && depth == 2 && item_start.is_none() && !b" \t\r\n,]".contains(&byte) {
+            item_start = Some(index);
+        }
+        match byte {
+            b'"' => {
+                let start = index + 1;
+                index += 1;
+                while index < bytes.len() && bytes[index] != b'"' {
+                    index += if bytes[index] == b'\\' { 2 } else { 1 };
+                }
+                if depth == 1 {
+                    last_root_string = Some(start..index.min(bytes.len()));
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth == 2 && byte == b'[' {
+                    in_items = last_root_string.clone().is_some_and(|key| &input[key] == "items");
+                }
+            }
+            b'}' | b']' => {
+                if in_items && depth == 2 {
+                    if let Some(start) = item_start.take() {
+                        spans.push(start..index);
+                    }
+                    in_items = false;
+                }
+                if in_items && depth == 3 {
+                    if let Some(start) = item_start.take() {
+                        spans.push(start..index + 1);
+                    }
+                }
+                depth = depth.saturating_sub(1);
+            }
+            b',' if in_items && depth == 2 => {
+                if let Some(start) = item_start.take() {
+                    spans.push(start..index);
+                }
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    spans
 }
 
 /// Reads a ResourceList (YAML or JSON) from text.
@@ -235,22 +351,52 @@ pub fn read_text(text: String) -> Result<ResourceList, ReadError> {
     let json = input.trim_start().starts_with('{') && serde_json::from_str::<de::IgnoredAny>(input).is_ok();
     let merge = !fast && !json;
     let source = match item_spans(input, Some(items.len())) {
-        Some((indent, spans)) => {
-            let spans = spans
-                .into_iter()
-                .zip(&items)
-                .map(|(span, item)| {
-                    // The fast reader's subset has no aliases, tags or multi-line flow scalars: its lines are the
-                    // item. Anything else is copied only if its lines, read on their own, are the same item.
-                    let (from, to) = (span.start as usize, span.end as usize);
-                    // The byte-order mark is 3 bytes, and `item_spans` left room for them.
-                    let shift = u32::try_from(start).ok()?;
-                    (fast || reads_as(&input[from..to], item)).then(|| span.start + shift..span.end + shift)
-                })
-                .collect();
-            Source { text, indent, spans }
+        Some((indent, mut spans)) => {
+            // The items whose lines, with their aliases into other items replaced by the text of the node each
+            // points at, read as the item: that text, to be copied in place of the lines.
+            let mut inlined = Vec::new();
+            let mut tokens = None;
+            let directives = &input[..prolog(input).unwrap_or(0)];
+            // 0, or 3 after a byte-order mark: always a u32.
+            let shift = u32::try_from(start).unwrap_or_default();
+            for (index, (span, item)) in spans.iter_mut().zip(&items).enumerate() {
+                // The fast reader's subset has no aliases, tags or multi-line flow scalars: its lines are the item.
+                // Anything else is copied only if its lines, read on their own, are the same item.
+                let (from, to) = (span.start as usize, span.end as usize);
+                if fast || reads_as(directives, &input[from..to], item) {
+                    *span = span.start + shift..span.end + shift;
+                    continue;
+                }
+                let tokens = tokens.get_or_insert_with(|| aliases(input));
+                if let Some(text) = inline_aliases(input, directives, tokens, from..to, item) {
+                    inlined.push((index, text));
+                }
+                *span = 0..0;
+            }
+            let prolog = prolog_span(input, start);
+            let mut text = text;
+            for (index, item) in inlined {
+                let begin = text.len();
+                if let (Ok(from), Ok(to)) = (u32::try_from(begin), u32::try_from(begin + item.len())) {
+                    text.push_str(&item);
+                    spans[index] = from..to;
+                }
+            }
+            Source {
+                text,
+                indent,
+                spans,
+                prolog,
+            }
         }
-        None => Source::default(),
+        None => match prolog_span(input, start) {
+            Some(prolog) => Source {
+                prolog: Some(prolog),
+                text,
+                ..Source::default()
+            },
+            None => Source::default(),
+        },
     };
     let mut items = items;
     if merge {
@@ -261,6 +407,33 @@ pub fn read_text(text: String) -> Result<ResourceList, ReadError> {
         function_config,
         source,
     })
+}
+
+/// The `%YAML`/`%TAG` directives' span in the text as read (after `start`, the byte-order mark), if any.
+fn prolog_span(input: &str, start: usize) -> Option<std::ops::Range<u32>> {
+    let end = prolog(input)?;
+    Some(u32::try_from(start).ok()?..u32::try_from(start + end).ok()?)
+}
+
+/// The end of the directives at the start of `input` (`%YAML 1.1`, `%TAG ...`, comments), after the line of the
+/// `---` that ends them; `None` when there are none or that line holds more than the marker and a comment.
+fn prolog(input: &str) -> Option<usize> {
+    if !input.starts_with('%') {
+        return None;
+    }
+    let mut end = 0;
+    for line in input.split_inclusive('\n') {
+        end += line.len();
+        let text = line.trim_end_matches(['\n', '\r']);
+        if let Some(rest) = text.strip_prefix("---") {
+            let rest = rest.trim_start_matches([' ', '\t']);
+            return (rest.is_empty() || (rest.starts_with('#') && rest.len() < text.len() - 3)).then_some(end);
+        }
+        if !(text.starts_with('%') || text.starts_with('#') || text.trim().is_empty()) {
+            return None;
+        }
+    }
+    None
 }
 
 /// Applies the merge keys (`<<: *base`, `<<: [*a, *b]`) of every mapping in `value` as YAML 1.1 readers do
@@ -299,13 +472,14 @@ fn apply_merges(value: &mut Value) {
 }
 
 /// Whether `span` (an item's lines, from its dash) read on its own is `item`, in the same order.
-fn reads_as(span: &str, item: &Value) -> bool {
+/// The input's directives (`prolog`, which declare the tag handles an item may use) come first.
+fn reads_as(prolog: &str, span: &str, item: &Value) -> bool {
     // The span is written with a line break at its end: that is what must read as the item.
     let owned;
-    let span = if span.ends_with('\n') {
+    let span = if span.ends_with('\n') && prolog.is_empty() {
         span
     } else {
-        owned = format!("{span}\n");
+        owned = format!("{prolog}{span}{}", if span.ends_with('\n') { "" } else { "\n" });
         &owned
     };
     // The fast reader first: it reads what serde_norway reads, or gives up.
@@ -313,6 +487,166 @@ fn reads_as(span: &str, item: &Value) -> bool {
         Ok(Value::Sequence(sequence)) => sequence.len() == 1 && yaml::same(&sequence[0], item),
         _ => false,
     }
+}
+
+/// An alias found in the text: where its `*` is, the length of its name, and the anchor it names (the latest of
+/// that name before it): where its `&` is and where its name ends.
+struct Alias {
+    at: usize,
+    name: usize,
+    anchor: Option<(usize, usize)>,
+}
+
+/// Every alias of `input`, in order, with its anchor, found by a scan of the text (`&` or `*` at the start of a
+/// token, outside comments and quoted scalars; one inside a plain or block scalar is found too, which the caller's
+/// check that the result reads as the item catches).
+fn aliases(input: &str) -> Vec<Alias> {
+    let bytes = input.as_bytes();
+    let token_at = |index: usize| index == 0 || b" \t\r\n[{,".contains(&bytes[index - 1]);
+    let mut latest: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut aliases = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'#' if token_at(index) => {
+                index = bytes[index..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| index + n);
+            }
+            b'"' | b'\'' if token_at(index) => index = quoted_end(bytes, index),
+            b'&' | b'*' if token_at(index) => {
+                let end = bytes[index + 1..]
+                    .iter()
+                    .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+                    .map_or(bytes.len(), |length| index + 1 + length);
+                let name = &input[index + 1..end];
+                if bytes[index] == b'&' {
+                    latest.insert(name, (index, end));
+                } else {
+                    aliases.push(Alias {
+                        at: index,
+                        name: name.len(),
+                        anchor: latest.get(name).copied(),
+                    });
+                }
+                index = end;
+            }
+            _ => index += 1,
+        }
+    }
+    aliases
+}
+
+/// The end (after the closing quote) of the quoted scalar that starts at `start`.
+fn quoted_end(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut index = start + 1;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\\' if quote == b'"' => index += 2,
+            b'\'' if quote == b'\'' && bytes.get(index + 1) == Some(&b'\'') => index += 2,
+            byte if byte == quote => return index + 1,
+            _ => index += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The item's lines (`span` of `input`) with every alias into another item replaced by the text of the node its
+/// anchor names, if the result reads as `item`: each YAML reader then reads that text as it read the node, where
+/// writing the item from its value would give the plain `0644` or `yes` of the node one reading only. `None` when an
+/// anchor is on a block collection or block scalar, or the text does not read as the item.
+fn inline_aliases(
+    input: &str,
+    directives: &str,
+    aliases: &[Alias],
+    span: Range<usize>,
+    item: &Value,
+) -> Option<String> {
+    let first = aliases.partition_point(|alias| alias.at < span.start);
+    let inside = &aliases[first..first + aliases[first..].partition_point(|alias| alias.at < span.end)];
+    if inside.is_empty() {
+        return None;
+    }
+    // For each alias, the texts its node may be (a plain scalar ends at the end of the line, or in a flow
+    // collection at `,`, `]` or `}`): each choice is tried, the first that reads as the item kept.
+    for flow in [false, true] {
+        let mut out = String::with_capacity(span.len() + 64);
+        let mut copied = span.start;
+        for alias in inside {
+            let (anchor, name_end) = alias.anchor?;
+            if span.contains(&anchor) {
+                continue;
+            }
+            out.push_str(&input[copied..alias.at]);
+            out.push_str(node_text(input, name_end, flow)?);
+            copied = alias.at + 1 + alias.name;
+        }
+        out.push_str(&input[copied..span.end]);
+        if reads_as(directives, &out, item) {
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// The text of the node that starts after an anchor's name (at `start`): a flow collection or quoted scalar to its
+/// end, a plain scalar to the end of its line (or, `flow`, to the first `,`, `]` or `}`), its tag before it. `None`
+/// for a block collection or block scalar.
+fn node_text(input: &str, start: usize, flow: bool) -> Option<&str> {
+    let bytes = input.as_bytes();
+    let mut begin = start;
+    while bytes.get(begin).is_some_and(|&b| b == b' ' || b == b'\t') {
+        begin += 1;
+    }
+    let mut index = begin;
+    // A tag, then the node.
+    if bytes.get(index) == Some(&b'!') {
+        while bytes.get(index).is_some_and(|&b| !b" \t\r\n".contains(&b)) {
+            index += 1;
+        }
+        while bytes.get(index).is_some_and(|&b| b == b' ' || b == b'\t') {
+            index += 1;
+        }
+    }
+    let end = match bytes.get(index)? {
+        b'\r' | b'\n' | b'#' | b'|' | b'>' | b'*' | b'&' => return None,
+        b'"' | b'\'' => quoted_end(bytes, index),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut at = index;
+            loop {
+                match bytes.get(at)? {
+                    b'"' | b'\'' if b" \t\r\n[{,:".contains(&bytes[at - 1]) => {
+                        at = quoted_end(bytes, at);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break at + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                at += 1;
+            }
+        }
+        _ => {
+            let line_end = bytes[index..]
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r')
+                .map_or(bytes.len(), |n| index + n);
+            let mut end = input[index..line_end].find(" #").map_or(line_end, |n| index + n);
+            if flow {
+                end = input[index..end].find([',', ']', '}']).map_or(end, |n| index + n);
+            }
+            index + input[index..end].trim_end().len()
+        }
+    };
+    Some(&input[begin..end])
 }
 
 /// Where each item of the root `items:` list is in `input`: from the line of its dash to the line before the next
@@ -371,21 +705,42 @@ fn item_spans(input: &str, count: Option<usize>) -> Option<(usize, Vec<Range<u32
 }
 
 /// serde_norway's reading, but an integer beyond 64 bits (which serde_norway's `Value` cannot hold) is kept as its
-/// digits (see [`yaml::BIG_INTEGER_TAG`]) rather than refused: kustomize accepts it. And an anchor name used twice
+/// digits (see [`yaml::BIG_INTEGER_TAG`]) rather than refused: kustomize accepts it. A scalar tagged `!!int`,
+/// `!!float` or `!!null` is read as kustomize's go-yaml reads it (see [`core_tags`]). And an anchor name used twice
 /// is read as YAML says (an alias refers to the latest anchor of its name): serde_norway 0.9.42 numbers anchors by
 /// the count of distinct names, so after a reused name two anchors share a number and aliases point at the wrong
 /// node. The anchors are renamed apart before parsing (see [`rename_reused_anchors`]).
 fn parse_lenient(input: &str) -> Result<Value, serde_norway::Error> {
-    let parse = |text: &str| Lenient::deserialize(serde_norway::Deserializer::from_str(text)).map(|lenient| lenient.0);
-    let Some(renamed) = rename_reused_anchors(input) else {
-        return parse(input);
+    let parse = |text: &str, core: bool| {
+        CORE_TAGS_RENAMED.with(|renamed| renamed.set(core));
+        let value = Lenient::deserialize(serde_norway::Deserializer::from_str(text)).map(|lenient| lenient.0);
+        CORE_TAGS_RENAMED.with(|renamed| renamed.set(false));
+        value
     };
-    match parse(&renamed) {
-        // A `&name` or `*name` the scan took for an anchor or alias was text inside a scalar: the renaming shows
-        // in a string, and the original reading (wrong only where aliases follow a reused name) is kept.
-        Ok(value) if !mentions(&value, ANCHOR_MARK) => Ok(value),
-        _ => parse(input),
+    let tags = core_tags::rename(input);
+    let core = tags.is_some();
+    let base = tags.as_deref().unwrap_or(input);
+    let anchors = rename_reused_anchors(base);
+    let clean = |value: &Value| !mentions(value, ANCHOR_MARK) && !mentions(value, core_tags::MARK);
+    // The renamed text first; where a renaming shows in a string (a `&name` or `!!int` the scans took for an anchor
+    // or a tag was text inside a scalar), the text with fewer renamings: the original reading, wrong only where
+    // aliases follow a reused name or a core tag serde_norway refuses. A text's refusal with its core tags renamed
+    // is kustomize's, and final.
+    if let Some(Ok(value)) = anchors.as_deref().map(|text| parse(text, core)) {
+        if clean(&value) {
+            return Ok(value);
+        }
     }
+    match parse(base, core) {
+        Ok(value) if core && !clean(&value) => parse(input, false),
+        result => result,
+    }
+}
+
+thread_local! {
+    /// Whether the text being parsed has its core tags renamed by [`core_tags::rename`]: only then is a local tag
+    /// named like the renamed ones read as a core tag.
+    static CORE_TAGS_RENAMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// What [`rename_reused_anchors`] appends to an anchor name, with a number: no name in real input has it.
@@ -560,6 +915,13 @@ impl<'de> Visitor<'de> for LenientVisitor {
     }
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
         let (tag, contents): (String, _) = data.variant()?;
+        if let Some(core) = tag
+            .strip_prefix(core_tags::TAG_PREFIX)
+            .filter(|_| CORE_TAGS_RENAMED.with(std::cell::Cell::get))
+        {
+            let Lenient(value) = contents.newtype_variant()?;
+            return core_tags::resolve(core, value).map_err(de::Error::custom);
+        }
         if tag.is_empty() {
             return Err(de::Error::custom("empty YAML tag is not allowed"));
         }
@@ -686,6 +1048,9 @@ pub fn write_with_source_to(
 ) -> io::Result<()> {
     const CHUNK: usize = 1 << 16;
     let mut chunk = String::with_capacity(CHUNK);
+    if let Some(prolog) = source.prolog() {
+        chunk.push_str(&prolog.replace("\r\n", "\n"));
+    }
     chunk.push_str(&format!("apiVersion: {OUTPUT_API_VERSION}\nkind: ResourceList\n"));
     if items.is_empty() {
         chunk.push_str("items: []\n");
@@ -824,7 +1189,7 @@ mod tests {
             spans(r#"{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [{"a": 1}]}"#),
             [None]
         );
-        // An alias into another item is not copied; an anchor used again inside one item is.
+        // An alias into another item is replaced by the node's text; an anchor used again inside one item is kept.
         let text = format!("{head}items:\n- a: &x 1\n- b: *x\n- c: &x 2\n  d: *x\n");
         let list = read(&text).unwrap();
         assert_eq!(list.items[1]["b"], Value::from(1));
@@ -833,13 +1198,57 @@ mod tests {
             spans(&text),
             [
                 Some("- a: &x 1\n".to_owned()),
-                None,
+                Some("- b: 1\n".to_owned()),
                 Some("- c: &x 2\n  d: *x\n".to_owned())
             ]
+        );
+        // An alias to a block collection of another item: written from its value.
+        assert_eq!(
+            spans(&format!("{head}items:\n- a: &x\n    k: v\n- b: *x\n")),
+            [Some("- a: &x\n    k: v\n".to_owned()), None]
+        );
+        // An alias to a plain scalar inside a flow mapping: the scalar ends at `,`.
+        assert_eq!(
+            spans(&format!("{head}items:\n- a: {{x: &x 0644, y: 2}}\n- b: [*x, *x]\n"))[1].as_deref(),
+            Some("- b: [0644, 0644]\n")
         );
         // A span without its final line break would read differently once written with one.
         let text = format!("{head}items:\n- a: |\n    x");
         assert_eq!(spans(&text), [None]);
+    }
+
+    #[test]
+    fn directives_are_kept_at_the_start_of_the_output() {
+        let text = "%YAML 1.1\n%TAG !e! tag:example.com,2000:\n--- # list\nkind: ResourceList\napiVersion: config.kubernetes.io/v1\nitems:\n- a: !e!x yes\n";
+        let list = read(text).unwrap();
+        let out = write_with_source(&list.items, &list.source, &[]);
+        assert!(
+            out.starts_with(
+                "%YAML 1.1\n%TAG !e! tag:example.com,2000:\n--- # list\napiVersion: config.kubernetes.io/v1\n"
+            ),
+            "{out}"
+        );
+        assert!(out.ends_with("items:\n- a: !e!x yes\n"), "{out}");
+        // Without directives, or with content on the `---` line, nothing is written before the list.
+        assert_eq!(prolog("kind: ResourceList\n"), None);
+        assert_eq!(prolog("%YAML 1.1\n--- {kind: ResourceList}\n"), None);
+    }
+
+    #[test]
+    fn json_errors_name_the_item_they_are_in() {
+        let text = r#"{"kind": "ResourceList", "items": [{"kind": "A", "metadata": {"name": "a"}}, 7, {"kind": "B", "metadata": {"name": "b"}, "x": [1, {"y": 2}]}], "z": [3]}"#;
+        let spans: Vec<&str> = json_item_spans(text).into_iter().map(|span| &text[span]).collect();
+        assert_eq!(
+            spans,
+            [
+                r#"{"kind": "A", "metadata": {"name": "a"}}"#,
+                "7",
+                r#"{"kind": "B", "metadata": {"name": "b"}, "x": [1, {"y": 2}]}"#
+            ]
+        );
+        let inside_b = text.find(r#""y""#).unwrap();
+        assert_eq!(locate_in_json(text, inside_b), Some((2, " (B b)".to_owned())));
+        assert_eq!(locate_in_json(text, text.find("\"z\"").unwrap()), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod argocd;
 pub mod block_yaml;
 pub mod cli;
 pub mod commands;
+pub mod core_tags;
 pub mod error;
 pub mod fleet;
 pub mod function;

@@ -357,3 +357,21 @@ fn kustomize_patches_gateway_resources_before_the_function_expands_them() {
     assert!(!serde_norway::to_string(frontend).unwrap().contains("apply-resources"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// kpt hands a package's files to the function as they are, explicit tags included (kustomize resolves them before a
+/// function sees them: its exec function gets `420`). A ConfigMap with `!!int 0644`, `!!null` on an empty value and
+/// `!!float 1_000.5`, which kustomize 4.5.4 accepts, passes through kpt and the function unchanged.
+#[test]
+fn kpt_passes_explicitly_tagged_scalars_through_the_function_unchanged() {
+    let Some(kpt) = kpt() else { return };
+    let package = scratch("kpt-tags");
+    std::fs::write(package.join("ignition.yaml"), read("bases/failover/spec/ignition.yaml")).unwrap();
+    let config_map =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tags\ndata:\n  a: !!int 0644\n  e: !!null\n  f: !!float 1_000.5\n";
+    std::fs::write(package.join("tags.yaml"), config_map).unwrap();
+    let output = kpt_eval(&kpt, &package);
+    assert!(output.status.success(), "kpt fn eval: {}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(package.join("tags.yaml")).unwrap(), config_map);
+    assert!(package.join("ignition/plant-b").is_dir(), "the function ran");
+    std::fs::remove_dir_all(package).unwrap();
+}

@@ -118,6 +118,8 @@ fn cases() -> Vec<Case> {
         case("10,000 levels of block nesting", Made(deep_block), Refused(&["input is not valid YAML"])),
         case("10,000 levels inside the spec", Made(deep_in_spec), Refused(&["input is not valid YAML"])),
         case("a 100 MB input", Made(hundred_megabytes), Refused(&["<stdin>: larger than 64 MiB"])),
+        // Each item's alias into the first is replaced by the anchored text: found once, not once per item.
+        case("20,000 items that alias into the first", Made(many_aliases), Expanded),
         case("a 10 MB site name", Made(huge_name), Refused(&["metadata.name"])),
         // Structure of the ResourceList.
         case(
@@ -177,6 +179,49 @@ fn cases() -> Vec<Case> {
             "a duplicate key inside an item",
             Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: ok\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: bad-one\n  data:\n    a: 1\n    a: 2\n"),
             Refused(&["input is not valid YAML: items[1].data: duplicate entry with key \"a\" at line 13 column 5; in item 1 (ConfigMap bad-one)"]),
+        ),
+        // Refused by kustomize 4.5.4 too: `cannot decode !!float `1.5` as a !!int`, `... !!null `` as a !!int`,
+        // `... !!str `x` as a !!null`, `... !!float `99999999999999999999` as a !!int` (each a `kustomize build`).
+        case(
+            "explicitly tagged scalars kustomize cannot read as their tag",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: ok\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: tagged\n  data:\n    a: !!int 1.5\n"),
+            Refused(&["input is not valid YAML: items[1].data.a: cannot read 1.5 as !!int (kustomize refuses it too) at line 13 column 8; in item 1 (ConfigMap tagged)"]),
+        ),
+        case(
+            "an empty value tagged !!int",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: tagged\n  data:\n    a: !!int\n    b: c\n"),
+            Refused(&["cannot read an empty value as !!int (kustomize refuses it too) at line 9 column 8; in item 0 (ConfigMap tagged)"]),
+        ),
+        case(
+            "a word tagged !!null",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: tagged}, data: {a: !!null x}}\n"),
+            Refused(&["cannot read \"x\" as !!null (kustomize refuses it too) at line 4 column 73; in item 0"]),
+        ),
+        case(
+            "an integer beyond 64 bits tagged !!int",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: big\n  data:\n    a: !!int 99999999999999999999\n"),
+            Refused(&["cannot read 99999999999999999999 as !!int (kustomize refuses it too) at line 9 column 8; in item 0 (ConfigMap big)"]),
+        ),
+        // JSON input: the item is named as in YAML, by where the error is.
+        case(
+            "a duplicate key inside a JSON item",
+            Text(r#"{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [{"kind": "ConfigMap", "metadata": {"name": "ok"}}, {"kind": "ConfigMap", "metadata": {"name": "dup"}, "data": {"a": "x", "a": "y"}}]}"#),
+            Refused(&["input is not valid YAML: items[1].data: duplicate entry with key \"a\" at line 1 column 187; in item 1 (ConfigMap dup)"]),
+        ),
+        case(
+            "a raw DEL inside a JSON item",
+            Text("{\"apiVersion\": \"config.kubernetes.io/v1\", \"kind\": \"ResourceList\", \"items\": [\n  {\"kind\": \"Secret\", \"metadata\": {\"name\": \"ok\"}},\n  {\"kind\": \"Secret\", \"metadata\": {\"name\": \"del\"}, \"data\": {\"a\": \"x\u{7f}\"}}\n]}"),
+            Refused(&["input is not valid YAML: control characters are not allowed at position 193; in item 1 (Secret del)"]),
+        ),
+        case(
+            "a surrogate-pair escape inside a JSON item",
+            Text(r#"{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [{"kind": "ConfigMap", "metadata": {"name": "emoji"}, "data": {"a": "\ud83d\ude00"}}]}"#),
+            Refused(&["; in item 0 (ConfigMap emoji)"]),
+        ),
+        case(
+            "a raw C1 control inside a block item",
+            Text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- kind: ConfigMap\n  metadata:\n    name: ok\n- kind: Secret\n  metadata:\n    name: c1\n  data:\n    a: \"x\u{86}\"\n"),
+            Refused(&["input is not valid YAML: control characters are not allowed at position 162; in item 1 (Secret c1)"]),
         ),
         // The function config.
         case(
@@ -804,6 +849,21 @@ fn bom_input() -> Vec<u8> {
     format!("\u{feff}{}", valid_input()).into_bytes()
 }
 
+fn many_aliases() -> Vec<u8> {
+    let input = valid_input();
+    let (head, config) = input.split_at(input.find("functionConfig:").unwrap());
+    let mut text = format!(
+        "{}items:\n- {{kind: ConfigMap, metadata: {{name: anchor}}, data: {{a: &x 0644}}}}\n",
+        &head[..head.find("items:").unwrap()]
+    );
+    for index in 0..20_000 {
+        text.push_str(&format!(
+            "- kind: ConfigMap\n  metadata:\n    name: alias-{index}\n  data:\n    a: *x\n"
+        ));
+    }
+    text.push_str(config);
+    text.into_bytes()
+}
 fn billion_laughs() -> Vec<u8> {
     let mut text = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n");
     text.push_str("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");

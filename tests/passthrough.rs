@@ -99,25 +99,33 @@ fn a_byte_order_mark_before_the_first_key_is_read() {
     assert!(output.starts_with("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n"), "{output}");
 }
 
-/// An item whose alias points into another item cannot be copied: it is written from its value, in a form that
-/// YAML 1.1 (kubectl) and 1.2 read alike, with the aliases resolved as YAML says (the latest anchor of a name, even
-/// where serde_norway 0.9.42 resolves a reused name to another node) and merge keys applied.
+/// An item whose alias points into another item is copied with each such alias replaced by the text of the node it
+/// names (the latest anchor of a name, even where serde_norway 0.9.42 resolves a reused name to another node), so
+/// that every reader reads it as it read the node: `0644` stays 420 to kubectl. Where the node is a block
+/// collection, the item is written from its value, in a form YAML 1.1 (kubectl) and 1.2 read alike, with the
+/// aliases resolved and merge keys applied.
 #[test]
 fn items_that_alias_into_other_items_are_written_resolved_and_unambiguous() {
     let input = format!(
         "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n\
-         - apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: a}}\n  data: &d {{mode: '0644', yes: 'y', big: 1.5e300, odd: \"\\uFFFE\", tab: \"\\tx\\ny\"}}\n  other: &d {{k: v}}\n  m: &m {{p: '1'}}\n\
-         - apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: b}}\n  data: *d\n  merged:\n    <<: *m\n    q: '2'\n{}",
+         - apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: a}}\n  data: &d {{mode: '0644', yes: 'y', big: 1.5e300, odd: \"\\uFFFE\", tab: \"\\tx\\ny\"}}\n  other: &d {{k: v}}\n  m: &m {{p: '1'}}\n  o: &o 0644 # octal\n  block: &b\n    x: 0644\n\
+         - apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: b}}\n  data: *d\n  merged:\n    <<: *m\n    q: '2'\n  octal: *o\n\
+         - apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: c}}\n  data: *d\n  merged:\n    <<: *m\n    q: '2'\n  block: *b\n{}",
         spec()
     );
     let output = run_ok(&input);
-    let second = &output[output
-        .find("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\n")
+    let inlined =
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n  data: {k: v}\n  merged:\n    <<: {p: '1'}\n    \
+                   q: '2'\n  octal: 0644\n";
+    assert!(output.contains(inlined), "{output}");
+    let third = &output[output
+        .find("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n")
         .expect(&output)..];
-    let second = &second[..second[1..].find("\n- ").unwrap() + 2];
+    let third = &third[..third[1..].find("\n- ").unwrap() + 2];
     assert_eq!(
-        second,
-        "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\n  data:\n    k: v\n  merged:\n    p: \"1\"\n    q: \"2\"\n"
+        third,
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n  data:\n    k: v\n  merged:\n    p: \"1\"\n    \
+         q: \"2\"\n  block:\n    x: \"0644\"\n"
     );
     // The first item is copied; its value, had it to be written, would be unambiguous too.
     let list = ignition_krm::krm::read(&input).unwrap();
@@ -143,4 +151,47 @@ fn integers_beyond_64_bits_pass_through() {
         output.contains("    big: 123456789012345678901234567890\n    negative: -99999999999999999999\n"),
         "{output}"
     );
+}
+
+/// Explicitly tagged scalars that kustomize 4.5.4 accepts (`kustomize build` of a file holding each: `!!int 0644`
+/// is 420, `!!null` on an empty value null, `!!float 1_000.5` 1000.5) pass through: copied as they came in, and,
+/// where their item must be written from its value, written as the number or null kustomize and kubectl read,
+/// the same to YAML 1.1 and 1.2 readers. The function's own config reads them the same way.
+#[test]
+fn tagged_scalars_kustomize_accepts_pass_through_with_their_meaning() {
+    let data = "    mode: !!int 0644\n    quoted: !!int \"0644\"\n    hex: !!int 0x1F\n    under: !!int 1_000\n    \
+                float: !!float 0644\n    decimal: !!float 1_000.5\n    whole: !!float 1\n    empty: !!null\n    \
+                tilde: !!null ~\n    string: !!str 0644\n    bool: !!bool True\n    verbatim: !<tag:yaml.org,2002:int> 0644\n";
+    let item = format!("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: tagged\n  data:\n{data}");
+    let plain = spec();
+    let spec = plain.replace("version: \"8.3.3\"", "version: !!str 8.3.3");
+    assert_ne!(spec, plain);
+    let copied = run_ok(&format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{item}{spec}"
+    ));
+    assert!(copied.contains(&item), "not copied:\n{copied}");
+
+    // Aliasing into a block mapping of an earlier item, the item is written from its value.
+    let aliased = item.replace("  data:\n", "  data:\n    shared: *s\n");
+    let output = run_ok(&format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n\
+         - apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: first\n  data:\n    s: &s\n      k: v\n{aliased}{spec}"
+    ));
+    let written = "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: tagged\n  data:\n    shared:\n      k: v\n    \
+                   mode: 420\n    quoted: 420\n    hex: 31\n    under: 1000\n    float: 420.0\n    decimal: 1000.5\n    \
+                   whole: 1.0\n    empty: null\n    tilde: null\n    string: \"0644\"\n    bool: true\n    verbatim: 420\n";
+    assert!(output.contains(written), "not written as kustomize reads it:\n{output}");
+
+    // A tag inside a quoted scalar, a comment or a block scalar is text.
+    let text = "    a: '!!int 0644'\n    b: x # !!int 0644\n    c: |\n      !!int 0644\n    d: !!int 1\n";
+    let item = format!("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: text\n  data:\n{text}");
+    let list = ignition_krm::krm::read(&format!(
+        "kind: ResourceList\napiVersion: config.kubernetes.io/v1\nitems:\n{item}"
+    ))
+    .unwrap();
+    let data = &list.items[0]["data"];
+    assert_eq!(data["a"], Value::from("!!int 0644"));
+    assert_eq!(data["b"], Value::from("x"));
+    assert_eq!(data["c"], Value::from("!!int 0644\n"));
+    assert_eq!(data["d"], Value::from(1));
 }
