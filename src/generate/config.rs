@@ -95,12 +95,11 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
     if !network.whitelist.is_empty() {
         set("GATEWAY_NETWORK_WHITELIST", network.whitelist.join(","));
     }
-    // Frontends only dial out; the backend and the failover pair take connections.
     set(
         "GATEWAY_NETWORK_ALLOWINCOMING",
-        (tier.kind != TierKind::Frontend).to_string(),
+        tier.accepts_gateway_connections().to_string(),
     );
-    if tier.kind == TierKind::Frontend {
+    if !tier.accepts_gateway_connections() {
         if let Some(backend) = site.tier(TierKind::Backend) {
             for ordinal in 0..backend.replicas {
                 let prefix = format!("GATEWAY_NETWORK_{ordinal}");

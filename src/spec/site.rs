@@ -83,6 +83,12 @@ impl Tier {
     pub fn serves_users(&self) -> bool {
         self.kind != TierKind::Backend
     }
+
+    /// Whether the tier takes Gateway Network connections (the pair's peer, the frontends); frontends only
+    /// dial out, to every node of the backend.
+    pub fn accepts_gateway_connections(&self) -> bool {
+        self.kind != TierKind::Frontend
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
