@@ -148,7 +148,8 @@ fn check_choice(object: &Value, name: Option<&str>, given_as: &str, how: &str) -
     let known = loaded.environment_names().join(", ");
     match name {
         None if !loaded.environments.is_empty() => Some(format!(
-            "spec.environments: the spec has environments ({known}) and none was chosen: {how} to one of them, or to {} for the base spec",
+            "{}: the spec has environments ({known}) and none was chosen: {how} to one of them, or to {} for the base spec",
+            spec::FieldPath::spec().field("environments"),
             spec::BASE_ENVIRONMENT
         )),
         Some(name) if name != spec::BASE_ENVIRONMENT && !loaded.environments.contains_key(name) => {

@@ -459,8 +459,8 @@ fn deployments(specs: &[&SpecSource], repo_path: &str) -> Result<Vec<Deployment>
                 ),
                 None => (site.to_owned(), format!("{prefix}{site}/base")),
             };
-            let field = environment.map_or("metadata.name".to_owned(), |environment| {
-                format!("spec.environments.{environment}")
+            let field = environment.map_or(spec::FieldPath::metadata().field("name"), |environment| {
+                spec::FieldPath::spec().field("environments").field(environment)
             });
             if name.len() > LABEL_VALUE_MAX {
                 errors.push(format!(

@@ -302,7 +302,7 @@ pub fn check_version_floor(version: &str, line: Option<VersionLine>, problems: &
     if let Some(patch) = patch.filter(|patch| *patch < MINIMUM_8_1_PATCH) {
         problems.push(
             Problem::new(
-                "spec.version",
+                FieldPath::spec().field("version"),
                 format!(
                     "8.1.{patch} is too old: the generated GATEWAY_NETWORK_* settings (security policy, two-way auth, incoming connections) need 8.1.{MINIMUM_8_1_PATCH} or later, and an older image silently ignores them"
                 ),
