@@ -270,7 +270,7 @@ fn split_key(text: &str) -> Option<(Value, &str)> {
 }
 
 /// The length of the quoted scalar at the start of `text`, quotes included.
-fn quoted_end(text: &str) -> Option<usize> {
+pub(crate) fn quoted_end(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let quote = bytes[0];
     let mut index = 1;

@@ -13,6 +13,8 @@
 
 use serde_norway::Value;
 
+use crate::krm::{skip_comment_or_quoted, token_start};
+
 /// What the tags are renamed to, before `int`, `float` or `null`: the local tag `!ignition-krm-core-int`, for
 /// instance. The reader's visitor gets the tag without its `!`.
 pub const TAG_PREFIX: &str = "ignition-krm-core-";
@@ -42,30 +44,14 @@ pub fn rename(input: &str) -> Option<String> {
         return None;
     }
     let bytes = input.as_bytes();
-    let token_at = |index: usize| index == 0 || b" \t\r\n[{,".contains(&bytes[index - 1]);
     let delimiter_at = |index: usize| bytes.get(index).is_none_or(|byte| b" \t\r\n,]}".contains(byte));
     let mut out = String::new();
     let mut copied = 0;
     let mut index = 0;
     while index < bytes.len() {
-        if bytes[index] == b'#' && token_at(index) {
-            index = bytes[index..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(bytes.len(), |n| index + n);
-        } else if matches!(bytes[index], b'"' | b'\'') && token_at(index) {
-            let quote = bytes[index];
-            index += 1;
-            while index < bytes.len() {
-                match bytes[index] {
-                    b'\\' if quote == b'"' => index += 2,
-                    b'\'' if quote == b'\'' && bytes.get(index + 1) == Some(&b'\'') => index += 2,
-                    byte if byte == quote => break,
-                    _ => index += 1,
-                }
-            }
-            index += 1;
-        } else if bytes[index] == b'!' && token_at(index) {
+        if let Some(next) = skip_comment_or_quoted(input, index) {
+            index = next;
+        } else if bytes[index] == b'!' && token_start(bytes, index) {
             let found = TAGS
                 .iter()
                 .find(|(tag, _)| input[index..].starts_with(tag) && delimiter_at(index + tag.len()));

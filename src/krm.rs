@@ -502,55 +502,69 @@ struct Alias {
 /// check that the result reads as the item catches).
 fn aliases(input: &str) -> Vec<Alias> {
     let bytes = input.as_bytes();
-    let token_at = |index: usize| index == 0 || b" \t\r\n[{,".contains(&bytes[index - 1]);
     let mut latest: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut aliases = Vec::new();
     let mut index = 0;
     while index < bytes.len() {
-        match bytes[index] {
-            b'#' if token_at(index) => {
-                index = bytes[index..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(bytes.len(), |n| index + n);
+        if let Some(next) = skip_comment_or_quoted(input, index) {
+            index = next;
+        } else if matches!(bytes[index], b'&' | b'*') && token_start(bytes, index) {
+            let end = anchor_name_end(bytes, index + 1);
+            let name = &input[index + 1..end];
+            if bytes[index] == b'&' {
+                latest.insert(name, (index, end));
+            } else {
+                aliases.push(Alias {
+                    at: index,
+                    name: name.len(),
+                    anchor: latest.get(name).copied(),
+                });
             }
-            b'"' | b'\'' if token_at(index) => index = quoted_end(bytes, index),
-            b'&' | b'*' if token_at(index) => {
-                let end = bytes[index + 1..]
-                    .iter()
-                    .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-                    .map_or(bytes.len(), |length| index + 1 + length);
-                let name = &input[index + 1..end];
-                if bytes[index] == b'&' {
-                    latest.insert(name, (index, end));
-                } else {
-                    aliases.push(Alias {
-                        at: index,
-                        name: name.len(),
-                        anchor: latest.get(name).copied(),
-                    });
-                }
-                index = end;
-            }
-            _ => index += 1,
+            index = end;
+        } else {
+            index += 1;
         }
     }
     aliases
 }
 
-/// The end (after the closing quote) of the quoted scalar that starts at `start`.
-fn quoted_end(bytes: &[u8], start: usize) -> usize {
-    let quote = bytes[start];
-    let mut index = start + 1;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'\\' if quote == b'"' => index += 2,
-            b'\'' if quote == b'\'' && bytes.get(index + 1) == Some(&b'\'') => index += 2,
-            byte if byte == quote => return index + 1,
-            _ => index += 1,
-        }
+/// Whether a token may start at `index` of YAML text: at its start, or after a space, a line break or a flow
+/// indicator.
+pub(crate) fn token_start(bytes: &[u8], index: usize) -> bool {
+    index == 0 || b" \t\r\n[{,".contains(&bytes[index - 1])
+}
+
+/// Where a scan of YAML text for anchors, aliases or tags goes on when a comment or a quoted scalar starts at
+/// `index` (the end of the comment's line, or after the closing quote), so nothing inside them is taken for one.
+pub(crate) fn skip_comment_or_quoted(input: &str, index: usize) -> Option<usize> {
+    let bytes = input.as_bytes();
+    if !token_start(bytes, index) {
+        return None;
     }
-    bytes.len()
+    match bytes[index] {
+        b'#' => Some(
+            bytes[index..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |n| index + n),
+        ),
+        b'"' | b'\'' => Some(quoted_end(input, index)),
+        _ => None,
+    }
+}
+
+/// The end of the anchor or alias name that starts at `start`: libyaml's names are ASCII letters, digits, `_`
+/// and `-`.
+fn anchor_name_end(bytes: &[u8], start: usize) -> usize {
+    bytes[start..]
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        .map_or(bytes.len(), |length| start + length)
+}
+
+/// The end (after the closing quote) of the quoted scalar that starts at `start`, or the end of the text.
+fn quoted_end(input: &str, start: usize) -> usize {
+    block_yaml::quoted_end(&input[start..]).map_or(input.len(), |length| start + length)
 }
 
 /// The item's lines (`span` of `input`) with every alias into another item replaced by the text of the node its
@@ -612,14 +626,14 @@ fn node_text(input: &str, start: usize, flow: bool) -> Option<&str> {
     }
     let end = match bytes.get(index)? {
         b'\r' | b'\n' | b'#' | b'|' | b'>' | b'*' | b'&' => return None,
-        b'"' | b'\'' => quoted_end(bytes, index),
+        b'"' | b'\'' => quoted_end(input, index),
         b'{' | b'[' => {
             let mut depth = 0usize;
             let mut at = index;
             loop {
                 match bytes.get(at)? {
                     b'"' | b'\'' if b" \t\r\n[{,:".contains(&bytes[at - 1]) => {
-                        at = quoted_end(bytes, at);
+                        at = quoted_end(input, at);
                         continue;
                     }
                     b'{' | b'[' => depth += 1,
@@ -763,18 +777,10 @@ fn mentions(value: &Value, text: &str) -> bool {
 /// [`parse_lenient`] notices.
 fn rename_reused_anchors(input: &str) -> Option<String> {
     let bytes = input.as_bytes();
-    let token_at = |index: usize| index == 0 || b" \t\r\n[{,".contains(&bytes[index - 1]);
-    // libyaml's anchor names: ASCII letters, digits, `_` and `-`.
-    let name_end = |start: usize| {
-        bytes[start..]
-            .iter()
-            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-            .map_or(bytes.len(), |length| start + length)
-    };
     let anchors: Vec<(usize, usize)> = input
         .match_indices('&')
-        .filter(|&(index, _)| token_at(index))
-        .map(|(index, _)| (index + 1, name_end(index + 1)))
+        .filter(|&(index, _)| token_start(bytes, index))
+        .map(|(index, _)| (index + 1, anchor_name_end(bytes, index + 1)))
         .collect();
     let mut names: Vec<&str> = anchors.iter().map(|&(start, end)| &input[start..end]).collect();
     names.sort_unstable();
@@ -787,27 +793,10 @@ fn rename_reused_anchors(input: &str) -> Option<String> {
     let mut index = 0;
     let mut count = 0;
     while index < bytes.len() {
-        if bytes[index] == b'#' && token_at(index) {
-            // A comment, to the end of its line.
-            index = bytes[index..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(bytes.len(), |n| index + n);
-        } else if matches!(bytes[index], b'"' | b'\'') && token_at(index) {
-            // A quoted scalar, to its closing quote (`\"` and `''` do not close it).
-            let quote = bytes[index];
-            index += 1;
-            while index < bytes.len() {
-                match bytes[index] {
-                    b'\\' if quote == b'"' => index += 2,
-                    b'\'' if quote == b'\'' && bytes.get(index + 1) == Some(&b'\'') => index += 2,
-                    byte if byte == quote => break,
-                    _ => index += 1,
-                }
-            }
-            index += 1;
-        } else if matches!(bytes[index], b'&' | b'*') && token_at(index) {
-            let end = name_end(index + 1);
+        if let Some(next) = skip_comment_or_quoted(input, index) {
+            index = next;
+        } else if matches!(bytes[index], b'&' | b'*') && token_start(bytes, index) {
+            let end = anchor_name_end(bytes, index + 1);
             let name = &input[index + 1..end];
             let number = if bytes[index] == b'&' {
                 count += 1;
