@@ -734,10 +734,10 @@ fn the_argocd_plugin_fails_loudly_and_prints_nothing() {
 
 // -------------------------------------------------------------------------------------------------- schema
 
-#[test]
-fn the_committed_schema_matches_the_types() {
-    let path = repo_root().join("examples/ignition.schema.json");
-    let output = ignition_krm().arg("schema").output().unwrap();
+/// What `ignition-krm schema ARGS` prints, which must be the committed `file` (rewritten with UPDATE_GOLDEN=1).
+fn committed_schema(file: &str, args: &[&str]) -> serde_json::Value {
+    let path = repo_root().join(file);
+    let output = ignition_krm().arg("schema").args(args).output().unwrap();
     assert!(output.status.success());
     let current = stdout(&output);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
@@ -746,10 +746,15 @@ fn the_committed_schema_matches_the_types() {
     let committed = std::fs::read_to_string(&path).unwrap();
     assert!(
         committed == current,
-        "examples/ignition.schema.json is stale: rerun with UPDATE_GOLDEN=1\n{}",
+        "{file} is stale: rerun with UPDATE_GOLDEN=1\n{}",
         diff(&committed, &current)
     );
-    let schema: serde_json::Value = serde_json::from_str(&current).unwrap();
+    serde_json::from_str(&current).unwrap()
+}
+
+#[test]
+fn the_committed_schema_matches_the_types() {
+    let schema = committed_schema("examples/ignition.schema.json", &[]);
     let environment = &schema["$defs"]["Environment"];
     assert_eq!(environment["additionalProperties"], false);
     assert!(environment["properties"].get("frontend").is_some());
@@ -762,23 +767,7 @@ fn the_committed_schema_matches_the_types() {
 
 #[test]
 fn the_committed_gateway_resource_schema_matches_the_types() {
-    let path = repo_root().join("examples/gateway-resource.schema.json");
-    let output = ignition_krm()
-        .args(["schema", "--kind", "GatewayResource"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let current = stdout(&output);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &current).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap();
-    assert!(
-        committed == current,
-        "examples/gateway-resource.schema.json is stale: rerun with UPDATE_GOLDEN=1\n{}",
-        diff(&committed, &current)
-    );
-    let schema: serde_json::Value = serde_json::from_str(&current).unwrap();
+    let schema = committed_schema("examples/gateway-resource.schema.json", &["--kind", "GatewayResource"]);
     let spec = &schema["$defs"]["GatewayResourceSpec"];
     assert_eq!(spec["additionalProperties"], false);
     for field in [
