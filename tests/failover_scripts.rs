@@ -680,19 +680,6 @@ fn only_https_is_fetched_unless_the_tests_say_otherwise() {
 
 const BACKUP_MASTER_HOST: &str = "old-site-gateway-0.old-site-gateway-headless";
 
-fn command(program: &str, args: &[&str], dir: &std::path::Path) {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|error| panic!("{program} is needed for these tests: {error}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// A small `.gwbk`-shaped zip taken on another site's Master (8.1 layout): its internal database,
 /// a project, its own redundancy.xml and its own trusted CA under the name this site uses.
 fn foreign_backup(sandbox: &Sandbox) -> std::path::PathBuf {

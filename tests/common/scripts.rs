@@ -41,6 +41,20 @@ fn shipped_objects() -> &'static [Value] {
     })
 }
 
+/// Runs a tool the tests build their fixtures with (zip, tar, ...) in `dir`; it must succeed.
+pub fn command(program: &str, args: &[&str], dir: &std::path::Path) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|error| panic!("{program} is needed for these tests: {error}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// A golden case whose site fetches projects and modules: only such a site ships `fetch-content.sh`.
 const CONTENT_CASE: &str = "tests/testdata/scaleout-projects-modules-8.3/expected.yaml";
 
