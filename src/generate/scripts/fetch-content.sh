@@ -38,10 +38,23 @@ mkdir -p "$cache"
 rm -rf "$volume"/.ignition-krm-project.*
 checksum() { sha256sum "$1" | cut -d' ' -f1; }
 
+# keep_checked WHAT FILE SHA256 ORIGIN: FILE.download becomes FILE if its SHA-256 is the pinned one,
+# and FILE is printed; otherwise it is removed and the start fails, naming ORIGIN.
+keep_checked() {
+  local what=$1 file=$2 expected=$3 origin=$4 actual
+  actual=$(checksum "$file.download")
+  if [[ $actual != "$expected" ]]; then
+    rm -f "$file.download"
+    fail "$what: $origin has SHA-256 $actual, not the pinned $expected: refusing it"
+  fi
+  mv -f "$file.download" "$file"
+  echo "$file"
+}
+
 # fetch WHAT URL SHA256: prints the path of the checked file in the cache.
 fetch() {
   local what=$1 url=$2 expected=$3
-  local file="$cache/$expected" error actual
+  local file="$cache/$expected" error
   if [[ -f $file && $(checksum "$file") == "$expected" ]]; then
     echo "$file"
     return
@@ -53,29 +66,17 @@ fetch() {
     rm -f "$file.download"
     fail "$what: cannot download $url: ${error##*$'\n'}"
   fi
-  actual=$(checksum "$file.download")
-  if [[ $actual != "$expected" ]]; then
-    rm -f "$file.download"
-    fail "$what: the file at $url has SHA-256 $actual, not the pinned $expected: refusing it"
-  fi
-  mv -f "$file.download" "$file"
-  echo "$file"
+  keep_checked "$what" "$file" "$expected" "the file at $url"
 }
 
 # take WHAT PATH SHA256: a file from a mounted volume, copied into the cache and checked there (a
 # file checked in place could change before it is copied). Prints the path of the checked copy.
 take() {
   local what=$1 source=$2 expected=$3
-  local file="$cache/$expected" actual
+  local file="$cache/$expected"
   [[ -f $source ]] || fail "$what: no file $source on the modules volume"
   cp -f "$source" "$file.download"
-  actual=$(checksum "$file.download")
-  if [[ $actual != "$expected" ]]; then
-    rm -f "$file.download"
-    fail "$what: the file $source has SHA-256 $actual, not the pinned $expected: refusing it"
-  fi
-  mv -f "$file.download" "$file"
-  echo "$file"
+  keep_checked "$what" "$file" "$expected" "the file $source"
 }
 
 # A path inside the directory it is joined to (the spec checks this too).
