@@ -501,31 +501,42 @@ struct Alias {
 /// token, outside comments and quoted scalars; one inside a plain or block scalar is found too, which the caller's
 /// check that the result reads as the item catches).
 fn aliases(input: &str) -> Vec<Alias> {
-    let bytes = input.as_bytes();
     let mut latest: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut aliases = Vec::new();
-    let mut index = 0;
-    while index < bytes.len() {
-        if let Some(next) = skip_comment_or_quoted(input, index) {
-            index = next;
-        } else if matches!(bytes[index], b'&' | b'*') && token_start(bytes, index) {
-            let end = anchor_name_end(bytes, index + 1);
-            let name = &input[index + 1..end];
-            if bytes[index] == b'&' {
-                latest.insert(name, (index, end));
-            } else {
-                aliases.push(Alias {
-                    at: index,
-                    name: name.len(),
-                    anchor: latest.get(name).copied(),
-                });
-            }
-            index = end;
+    for (at, end) in anchors_and_aliases(input) {
+        let name = &input[at + 1..end];
+        if input.as_bytes()[at] == b'&' {
+            latest.insert(name, (at, end));
         } else {
-            index += 1;
+            aliases.push(Alias {
+                at,
+                name: name.len(),
+                anchor: latest.get(name).copied(),
+            });
         }
     }
     aliases
+}
+
+/// Each anchor (`&name`) and alias (`*name`) of YAML text in order, as (where its `&` or `*` is, where its name
+/// ends): at the start of a token, outside comments and quoted scalars.
+fn anchors_and_aliases(input: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = input.as_bytes();
+    let mut index = 0;
+    std::iter::from_fn(move || {
+        while index < bytes.len() {
+            if let Some(next) = skip_comment_or_quoted(input, index) {
+                index = next;
+            } else if matches!(bytes[index], b'&' | b'*') && token_start(bytes, index) {
+                let at = index;
+                index = anchor_name_end(bytes, at + 1);
+                return Some((at, index));
+            } else {
+                index += 1;
+            }
+        }
+        None
+    })
 }
 
 /// Whether a token may start at `index` of YAML text: at its start, or after a space, a line break or a flow
@@ -790,30 +801,21 @@ fn rename_reused_anchors(input: &str) -> Option<String> {
     let mut out = String::with_capacity(input.len() + 64);
     let mut latest: BTreeMap<&str, usize> = BTreeMap::new();
     let mut copied = 0;
-    let mut index = 0;
     let mut count = 0;
-    while index < bytes.len() {
-        if let Some(next) = skip_comment_or_quoted(input, index) {
-            index = next;
-        } else if matches!(bytes[index], b'&' | b'*') && token_start(bytes, index) {
-            let end = anchor_name_end(bytes, index + 1);
-            let name = &input[index + 1..end];
-            let number = if bytes[index] == b'&' {
-                count += 1;
-                latest.insert(name, count);
-                Some(count)
-            } else {
-                latest.get(name).copied()
-            };
-            if let (Some(number), false) = (number, name.is_empty()) {
-                out.push_str(&input[copied..end]);
-                out.push_str(ANCHOR_MARK);
-                out.push_str(&number.to_string());
-                copied = end;
-            }
-            index = end;
+    for (at, end) in anchors_and_aliases(input) {
+        let name = &input[at + 1..end];
+        let number = if bytes[at] == b'&' {
+            count += 1;
+            latest.insert(name, count);
+            Some(count)
         } else {
-            index += 1;
+            latest.get(name).copied()
+        };
+        if let (Some(number), false) = (number, name.is_empty()) {
+            out.push_str(&input[copied..end]);
+            out.push_str(ANCHOR_MARK);
+            out.push_str(&number.to_string());
+            copied = end;
         }
     }
     out.push_str(&input[copied..]);
