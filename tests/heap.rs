@@ -26,7 +26,10 @@ fn spec(memory: &str) -> String {
 fn gateway_args(memory: &str) -> Result<Vec<String>, String> {
     let dir = std::env::temp_dir().join(format!("ignition-krm-heap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{memory}.yaml"));
+    // One file per call: the tests run in parallel and may ask for the same size at once.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = dir.join(format!("{memory}-{call}.yaml"));
     std::fs::write(&file, spec(memory)).unwrap();
     let output = ignition_krm()
         .arg("manifests")
