@@ -2,7 +2,8 @@
 //! resource's `config.json` and `resource.json`, a projected volume that lays them out as
 //! `<collection>/<module-id>/<type>/<name>/` beside the Secret keys of their secret fields, and the
 //! init container that replaces each managed collection under `data/config/resources/` with exactly
-//! that set on every start.
+//! that set on every start. The layout and the collections are cited in `spec/resources.rs` (IA docs 8.3,
+//! "Version and Source Control Guide", "Gateway Deployment Modes", "resource.json File").
 
 use std::collections::BTreeMap;
 

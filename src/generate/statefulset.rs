@@ -322,6 +322,8 @@ fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
     if behind_ingress.is_some() {
         args.push("gateway.useProxyForwardedHeader=true".to_owned());
     }
+    // The deployment mode (a collection of its own) is chosen by this JVM property (IA docs 8.3, "Gateway
+    // Deployment Modes").
     if let (VersionLine::V8_3, Some(mode)) = (site.version_line, &site.deployment_mode) {
         args.push(format!("-Dignition.config.mode={mode}"));
     }
