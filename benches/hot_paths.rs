@@ -98,13 +98,19 @@ fn main() {
             function::process(list.clone())
         });
         harness.run(&format!("  of which cloning the input ({name})"), || list.clone());
-        harness.run(&format!("krm::write ({name})"), || {
-            krm::write(&outcome.items, &outcome.results)
-        });
-        harness.run(&format!("yaml emitter, generated objects ({name})"), || {
+        harness.run(&format!("krm::write ({name})"), || outcome.write());
+        let values = outcome.generated_items();
+        harness.run(&format!("yaml emitter, generated objects as values ({name})"), || {
             let mut out = String::new();
-            for object in outcome.generated_items() {
-                yaml::write_document(&mut out, object);
+            for value in &values {
+                yaml::write_document(&mut out, value);
+            }
+            out
+        });
+        harness.run(&format!("yaml serializer, generated objects ({name})"), || {
+            let mut out = String::new();
+            for object in &outcome.generated {
+                object.write_document(&mut out);
             }
             out
         });

@@ -7,10 +7,12 @@ use serde_norway::Value;
 
 use crate::error::{located, result_line, Error, Status};
 use crate::function::{self, Outcome};
+use crate::generate::Object;
 use crate::io::{self, read_stdin};
 use crate::krm::{self, KrmResult, ResourceList};
 use crate::spec;
 use crate::tree::misspelt_kind;
+use crate::yaml;
 
 /// How `manifests` picks the environment of each spec.
 #[derive(Debug, Clone, Copy)]
@@ -36,15 +38,22 @@ pub fn krm_function() -> Result<Status, Error> {
         Ok(list) => function::process(list),
         Err(error) => Outcome {
             items: Vec::new(),
+            generated: Vec::new(),
             results: error.lines().into_iter().map(KrmResult::error).collect(),
-            generated: 0,
             source: Default::default(),
         },
     };
     warn(&outcome.results);
     let errors = error_lines(&outcome.results);
-    let written =
-        io::emit_with(|out| krm::write_with_source_to(out, &outcome.items, &outcome.source, &outcome.results));
+    let written = io::emit_with(|out| {
+        krm::write_with_source_to(
+            out,
+            &outcome.items,
+            &outcome.generated,
+            &outcome.source,
+            &outcome.results,
+        )
+    });
     // The process ends here: freeing every node of a large tree one by one would cost more than the
     // rest of the write, and the kernel takes the memory back at once.
     std::mem::forget(outcome);
@@ -59,7 +68,7 @@ pub fn krm_function() -> Result<Status, Error> {
 pub fn passthrough() -> Result<Status, Error> {
     let text = read_stdin()?;
     let list = krm::read_text(text).map_err(|error| Error::Invalid(vec![error.to_string()]))?;
-    let written = io::emit_with(|out| krm::write_with_source_to(out, &list.items, &list.source, &[]));
+    let written = io::emit_with(|out| krm::write_with_source_to::<Value>(out, &list.items, &[], &list.source, &[]));
     // As in the function: the process ends here, the kernel frees the memory.
     std::mem::forget(list);
     written.map(|()| Status::Ok)
@@ -134,9 +143,24 @@ pub fn manifests(inputs: &[PathBuf], choice: Choice) -> Result<Status, Error> {
         })
         .collect();
     objects.iter_mut().for_each(krm::strip_orchestrator_annotations);
-    let written = io::emit(&krm::write_documents(&objects));
+    let mut generated = outcome.generated;
+    generated.iter_mut().for_each(Object::strip_orchestrator_annotations);
+    let written = io::emit_with(|out| {
+        let mut output = krm::Chunked::new(out);
+        for object in &objects {
+            output.text.push_str("---\n");
+            yaml::write_document(&mut output.text, object);
+            output.written_one()?;
+        }
+        for object in &generated {
+            output.text.push_str("---\n");
+            object.write_document(&mut output.text);
+            output.written_one()?;
+        }
+        output.finish()
+    });
     // As in the function: the process ends here, and freeing every node costs more than the kernel does.
-    std::mem::forget(objects);
+    std::mem::forget((objects, generated));
     written.map(|()| Status::Ok)
 }
 

@@ -98,7 +98,7 @@ custom_resource!(
     FluxKustomization(FluxKustomizationSpec), "kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"
 );
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSetSpec {
     /// Go templates (`{{.name}}`), the syntax Argo CD recommends over the older fasttemplate.
@@ -109,18 +109,18 @@ pub struct ApplicationSetSpec {
     pub template: ApplicationTemplate,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Generator {
     pub list: ListGenerator,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListGenerator {
     pub elements: Vec<ListElement>,
 }
 
 /// The parameters of one Application.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListElement {
     /// `<site>-<environment>`, or `<site>` for a site without environments.
     pub name: String,
@@ -131,13 +131,13 @@ pub struct ListElement {
     pub path: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplicationTemplate {
     pub metadata: ObjectMeta,
     pub spec: ApplicationSpec,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSpec {
     pub project: String,
@@ -146,7 +146,7 @@ pub struct ApplicationSpec {
     pub sync_policy: SyncPolicy,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationSource {
     #[serde(rename = "repoURL")]
@@ -155,25 +155,25 @@ pub struct ApplicationSource {
     pub path: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplicationDestination {
     pub server: String,
     pub namespace: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncPolicy {
     pub automated: AutomatedSync,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutomatedSync {
     pub prune: bool,
     pub self_heal: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FluxKustomizationSpec {
     pub interval: String,
@@ -183,7 +183,7 @@ pub struct FluxKustomizationSpec {
     pub target_namespace: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceRef {
     pub kind: String,
     pub name: String,

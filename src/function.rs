@@ -7,20 +7,22 @@
 
 use std::collections::BTreeSet;
 
+use k8s_openapi::api::apps::v1::StatefulSet;
 use serde_norway::Value;
 
-use crate::generate::{self, OWNER_ANNOTATION};
+use crate::generate::{self, Object, OWNER_ANNOTATION};
 use crate::krm::{self, Field, File, KrmResult, ResourceList, Severity, Source};
 use crate::object_id::ObjectId;
 use crate::spec::{self, Problem};
 
-/// What the function produced: the output items and results.
+/// What the function produced: the output items (those passed through, then those generated) and results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// The items passed through.
     pub items: Vec<Value>,
+    /// The generated objects, which follow `items` in the output.
+    pub generated: Vec<Object>,
     pub results: Vec<KrmResult>,
-    /// How many items were generated (the last ones of `items`).
-    pub generated: usize,
     /// Where the pass-through items came from, to copy them as they came in (see [`krm::write_with_source`]).
     pub source: Source,
 }
@@ -30,9 +32,23 @@ impl Outcome {
         self.results.iter().any(KrmResult::is_error)
     }
 
-    /// The generated objects only, at the end of `items`.
-    pub fn generated_items(&self) -> &[Value] {
-        &self.items[self.items.len() - self.generated..]
+    /// The generated objects as YAML values.
+    pub fn generated_items(&self) -> Vec<Value> {
+        self.generated.iter().map(Object::to_value).collect()
+    }
+
+    /// The output ResourceList, every item written anew (not copied from the input): for tests and benchmarks.
+    pub fn write(&self) -> String {
+        let mut out = Vec::new();
+        krm::write_with_source_to(
+            &mut out,
+            &self.items,
+            &self.generated,
+            &Source::default(),
+            &self.results,
+        )
+        .unwrap_or_else(|error| unreachable!("writing to memory cannot fail: {error}"));
+        String::from_utf8(out).unwrap_or_else(|error| unreachable!("YAML text is UTF-8: {error}"))
     }
 }
 
@@ -179,12 +195,10 @@ pub fn process(list: ResourceList) -> Outcome {
             .collect();
         return failed(items, source, results);
     }
-    let count = generated.len();
-    items.extend(generated);
     Outcome {
         items,
+        generated,
         results: warnings,
-        generated: count,
         source,
     }
 }
@@ -199,9 +213,9 @@ fn recreated_stateful_sets(
     items: &[Value],
     owners: &BTreeSet<String>,
     present: &BTreeSet<String>,
-    generated: &[Value],
+    generated: &[Object],
 ) -> Vec<KrmResult> {
-    let claims = |object: &Value| -> Vec<String> {
+    let old_claims = |object: &Value| -> Vec<String> {
         object["spec"]["volumeClaimTemplates"]
             .as_sequence()
             .map(|templates| {
@@ -212,30 +226,40 @@ fn recreated_stateful_sets(
             })
             .unwrap_or_default()
     };
-    let name = |object: &Value| object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-    let new: Vec<&Value> = generated
-        .iter()
-        .filter(|object| object["kind"] == "StatefulSet")
-        .collect();
+    let new_claims = |stateful_set: &StatefulSet| -> Vec<String> {
+        let templates = stateful_set
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.volume_claim_templates.as_ref());
+        templates
+            .into_iter()
+            .flatten()
+            .filter_map(|template| template.metadata.name.clone())
+            .collect()
+    };
+    let new_name = |stateful_set: &StatefulSet| stateful_set.metadata.name.clone().unwrap_or_default();
+    let new: Vec<&StatefulSet> = generated.iter().filter_map(Object::as_stateful_set).collect();
     let mut warnings = Vec::new();
     for old in items.iter().filter(|item| {
         item["kind"] == "StatefulSet"
             && krm::annotation(item, OWNER_ANNOTATION)
                 .is_some_and(|owner| owners.contains(owner) || !present.contains(owner))
     }) {
-        let old_name = name(old);
-        let message = match new
-            .iter()
-            .find(|object| name(object) == old_name && object["metadata"]["namespace"] == old["metadata"]["namespace"])
-        {
+        let old_name = old["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        // The namespace as the value compares it: none is null.
+        let old_namespace = &old["metadata"]["namespace"];
+        let message = match new.iter().find(|object| {
+            new_name(object) == old_name
+                && *old_namespace == object.metadata.namespace.as_deref().map_or(Value::Null, Value::from)
+        }) {
             None => format!(
                 "StatefulSet {old_name} is no longer generated (now: {}): applying this deletes it and starts the gateways on new, empty PersistentVolumeClaims; the claims of {old_name} keep the data but are not reused (README, \"Upgrades\")",
-                new.iter().map(|object| name(object)).collect::<Vec<_>>().join(", ")
+                new.iter().map(|object| new_name(object)).collect::<Vec<_>>().join(", ")
             ),
-            Some(object) if claims(object) != claims(old) => format!(
+            Some(object) if new_claims(object) != old_claims(old) => format!(
                 "StatefulSet {old_name} changes its volume claim templates from [{}] to [{}]: the API server refuses the change, and recreating it starts the gateways on new, empty claims (README, \"Upgrades\")",
-                claims(old).join(", "),
-                claims(object).join(", ")
+                old_claims(old).join(", "),
+                new_claims(object).join(", ")
             ),
             Some(_) => continue,
         };
@@ -259,18 +283,18 @@ fn spec_owner_id(object: &Value) -> String {
 fn failed(items: Vec<Value>, source: Source, results: Vec<KrmResult>) -> Outcome {
     Outcome {
         items,
+        generated: Vec::new(),
         results,
-        generated: 0,
         source,
     }
 }
 
 /// Every generated object that an item already has.
-fn conflicting_identities(items: &[Value], generated: &[Value]) -> Vec<ObjectId> {
+fn conflicting_identities(items: &[Value], generated: &[Object]) -> Vec<ObjectId> {
     let existing: BTreeSet<ObjectId> = items.iter().map(ObjectId::of).collect();
     generated
         .iter()
-        .map(ObjectId::of)
+        .map(Object::id)
         .filter(|identity| existing.contains(identity))
         .collect()
 }

@@ -1024,54 +1024,90 @@ pub fn write(items: &[Value], results: &[KrmResult]) -> String {
 /// Writes an output ResourceList like [`write`], but copying every item that has a span in `source` as it came in.
 pub fn write_with_source(items: &[Value], source: &Source, results: &[KrmResult]) -> String {
     let mut out = Vec::new();
-    write_with_source_to(&mut out, items, source, results)
+    write_with_source_to::<Value>(&mut out, items, &[], source, results)
         .unwrap_or_else(|error| unreachable!("writing to memory cannot fail: {error}"));
     String::from_utf8(out).unwrap_or_else(|error| unreachable!("spans are whole lines of UTF-8 text: {error}"))
 }
 
-/// [`write_with_source`] to a stream, in chunks of about 64 KiB: the copied items never need a second copy of the
-/// whole output in memory, and the generated ones are written straight into the chunk.
-pub fn write_with_source_to(
+/// [`write_with_source`] to a stream, with the `generated` objects after the items, in chunks of about 64 KiB: the
+/// copied items never need a second copy of the whole output in memory, and the generated ones are serialized
+/// straight into the chunk (`yaml::serializer`), with no YAML value built.
+pub fn write_with_source_to<T: Serialize>(
     out: &mut impl io::Write,
     items: &[Value],
+    generated: &[T],
     source: &Source,
     results: &[KrmResult],
 ) -> io::Result<()> {
-    const CHUNK: usize = 1 << 16;
-    let mut chunk = String::with_capacity(CHUNK);
+    let mut output = Chunked::new(out);
     if let Some(prolog) = source.prolog() {
-        chunk.push_str(&prolog.replace("\r\n", "\n"));
+        output.text.push_str(&prolog.replace("\r\n", "\n"));
     }
-    chunk.push_str(&format!("apiVersion: {OUTPUT_API_VERSION}\nkind: ResourceList\n"));
-    if items.is_empty() {
-        chunk.push_str("items: []\n");
+    output
+        .text
+        .push_str(&format!("apiVersion: {OUTPUT_API_VERSION}\nkind: ResourceList\n"));
+    if items.is_empty() && generated.is_empty() {
+        output.text.push_str("items: []\n");
     } else {
-        chunk.push_str("items:\n");
+        output.text.push_str("items:\n");
         for (index, item) in items.iter().enumerate() {
             match source.span(index) {
                 // CRLF line ends become LF, as in the rest of the output: YAML reads either as the same line break.
-                Some(span) if span.contains('\r') => chunk.push_str(&span.replace("\r\n", "\n")),
-                Some(span) => chunk.push_str(span),
-                None => yaml::write_sequence(&mut chunk, std::slice::from_ref(item), source.indent, false),
+                Some(span) if span.contains('\r') => output.text.push_str(&span.replace("\r\n", "\n")),
+                Some(span) => output.text.push_str(span),
+                None => yaml::write_sequence(&mut output.text, std::slice::from_ref(item), source.indent, false),
             }
-            if !chunk.ends_with('\n') {
-                chunk.push('\n');
+            if !output.text.ends_with('\n') {
+                output.text.push('\n');
             }
-            if chunk.len() >= CHUNK {
-                out.write_all(chunk.as_bytes())?;
-                chunk.clear();
-            }
+            output.written_one()?;
+        }
+        for object in generated {
+            yaml::serializer::write_item(&mut output.text, object, source.indent).map_err(io::Error::other)?;
+            output.written_one()?;
         }
     }
     if !results.is_empty() {
         let results = serde_norway::to_value(results)
             .unwrap_or_else(|error| unreachable!("results are strings and maps: {error}"));
-        chunk.push_str("results:\n");
+        output.text.push_str("results:\n");
         if let Value::Sequence(results) = results {
-            yaml::write_sequence(&mut chunk, &results, 0, false);
+            yaml::write_sequence(&mut output.text, &results, 0, false);
         }
     }
-    out.write_all(chunk.as_bytes())
+    output.finish()
+}
+
+/// Output gathered in a buffer of 64 KiB and written out once it is half full, so that the next item (a script
+/// ConfigMap is 20 KiB) fits without the buffer growing: a grown buffer is fresh memory, and on this kind of
+/// machine every fresh page costs a page fault (issue 15).
+pub struct Chunked<'w, W: io::Write> {
+    out: &'w mut W,
+    pub text: String,
+}
+
+impl<'w, W: io::Write> Chunked<'w, W> {
+    const CAPACITY: usize = 1 << 16;
+
+    pub fn new(out: &'w mut W) -> Self {
+        Chunked {
+            out,
+            text: String::with_capacity(Self::CAPACITY),
+        }
+    }
+
+    /// Call after each item: writes the buffer out once it is half full.
+    pub fn written_one(&mut self) -> io::Result<()> {
+        if self.text.len() >= Self::CAPACITY / 2 {
+            self.out.write_all(self.text.as_bytes())?;
+            self.text.clear();
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> io::Result<()> {
+        self.out.write_all(self.text.as_bytes())
+    }
 }
 
 /// Writes objects as a plain multi-document YAML stream, the form `kubectl apply` and Argo CD read.

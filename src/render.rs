@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_norway::{Mapping, Value};
 
-use crate::generate;
-use crate::krm;
+use crate::generate::{self, Object};
 use crate::object_id::ObjectId;
 use crate::spec::{self, Site};
 use crate::yaml;
@@ -149,9 +148,9 @@ fn each_in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync
 }
 
 /// The objects of a site as they leave the KRM pipeline (no orchestrator annotations).
-pub fn objects(site: &Site) -> Vec<Value> {
+pub fn objects(site: &Site) -> Vec<Object> {
     let mut objects = generate::generate(site);
-    objects.iter_mut().for_each(krm::strip_orchestrator_annotations);
+    objects.iter_mut().for_each(Object::strip_orchestrator_annotations);
     objects
 }
 
@@ -160,8 +159,8 @@ fn render_site(loaded: &spec::Loaded, has_extras: &(dyn Fn(&str) -> bool + Sync)
     let base = objects(&loaded.base);
     let mut base_files = Vec::new();
     for object in &base {
-        let file = ObjectId::of(object).file_name();
-        tree.insert(format!("{root}/base/{file}"), document(object));
+        let file = object.id().file_name();
+        tree.insert(format!("{root}/base/{file}"), object_document(object));
         base_files.push(file);
     }
     tree.insert(format!("{root}/base/{KUSTOMIZATION}"), kustomization(&base_files, &[]));
@@ -185,25 +184,22 @@ fn render_site(loaded: &spec::Loaded, has_extras: &(dyn Fn(&str) -> bool + Sync)
     }
 }
 
-fn render_overlay(dir: &str, base: &[Value], environment: &[Value], extras: bool, tree: &mut Tree) {
+fn render_overlay(dir: &str, base: &[Object], environment: &[Object], extras: bool, tree: &mut Tree) {
     let mut resources = vec!["../../base".to_owned()];
     if extras {
         resources.push(EXTRAS.to_owned());
     }
     let mut patches = Vec::new();
-    let by_identity: BTreeMap<ObjectId, &Value> = environment
-        .iter()
-        .map(|object| (ObjectId::of(object), object))
-        .collect();
+    let by_identity: BTreeMap<ObjectId, &Object> = environment.iter().map(|object| (object.id(), object)).collect();
     for object in base {
-        let id = ObjectId::of(object);
+        let id = object.id();
         let file = id.file_name();
         match by_identity.get(&id) {
-            // Most objects are the same in every environment: comparing them is far cheaper than
-            // converting both to JSON to find an empty diff.
-            Some(changed) if same_in_order(object, changed) => continue,
+            // Most objects are the same in every environment: the typed objects say so far more cheaply than
+            // the JSON diff of their values would.
+            Some(changed) if object == *changed => continue,
             Some(changed) => {
-                let operations = patch(object, changed);
+                let operations = patch(&object.to_value(), &changed.to_value());
                 if operations.is_empty() {
                     continue;
                 }
@@ -218,14 +214,14 @@ fn render_overlay(dir: &str, base: &[Value], environment: &[Value], extras: bool
             }
         }
     }
-    let in_base: BTreeSet<ObjectId> = base.iter().map(ObjectId::of).collect();
-    for object in environment
-        .iter()
-        .filter(|object| !in_base.contains(&ObjectId::of(object)))
-    {
-        let file = ObjectId::of(object).file_name();
-        tree.insert(format!("{dir}/{file}"), document(object));
-        resources.push(file);
+    let in_base: BTreeSet<ObjectId> = base.iter().map(Object::id).collect();
+    for object in environment {
+        let id = object.id();
+        if !in_base.contains(&id) {
+            let file = id.file_name();
+            tree.insert(format!("{dir}/{file}"), object_document(object));
+            resources.push(file);
+        }
     }
     tree.insert(format!("{dir}/{KUSTOMIZATION}"), kustomization(&resources, &patches));
 }
@@ -472,7 +468,14 @@ pub(crate) fn kustomization(resources: &[String], patches: &[Value]) -> Vec<u8> 
 pub(crate) fn document(value: &Value) -> Vec<u8> {
     // `---` after the header comment: yamllint's default rules want every document started explicitly.
     let mut out = format!("{HEADER}---\n");
-    out.push_str(&yaml::to_string(value));
+    yaml::write_document(&mut out, value);
+    out.into_bytes()
+}
+
+/// [`document`] of a generated object, written straight from the typed object.
+fn object_document(object: &Object) -> Vec<u8> {
+    let mut out = format!("{HEADER}---\n");
+    object.write_document(&mut out);
     out.into_bytes()
 }
 

@@ -182,7 +182,7 @@ fn expand(input: &str) -> (String, usize, Vec<String>) {
     let list = krm::read(input).expect("the input reads");
     let outcome = function::process(list);
     let errors = outcome.results.iter().map(function::describe).collect();
-    (krm::write(&outcome.items, &outcome.results), outcome.generated, errors)
+    (outcome.write(), outcome.generated.len(), errors)
 }
 
 fn is_dns_label(text: &str) -> bool {

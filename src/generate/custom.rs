@@ -10,7 +10,7 @@ use serde::Serialize;
 macro_rules! custom_resource {
     ($(#[$doc:meta])* $type:ident($spec:ty), $group:literal, $version:literal, $kind:literal, $plural:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Serialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize)]
         #[serde(rename_all = "camelCase")]
         pub struct $type {
             api_version: &'static str,
@@ -69,7 +69,7 @@ custom_resource!(
     HttpRoute(HttpRouteSpec), "gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"
 );
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuerSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,16 +79,16 @@ pub struct IssuerSpec {
 }
 
 /// `selfSigned: {}` has no fields; the empty map is what cert-manager expects.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SelfSignedIssuer {}
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CaIssuer {
     pub secret_name: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateSpec {
     pub secret_name: String,
@@ -108,7 +108,7 @@ pub struct CertificateSpec {
     pub keystores: Option<Keystores>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrivateKey {
     pub algorithm: String,
@@ -116,19 +116,19 @@ pub struct PrivateKey {
     pub rotation_policy: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IssuerRef {
     pub name: String,
     pub kind: String,
     pub group: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Keystores {
     pub pkcs12: Pkcs12Keystore,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pkcs12Keystore {
     pub create: bool,
@@ -139,13 +139,13 @@ pub struct Pkcs12Keystore {
     pub password_secret_ref: Option<SecretKeyRef>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SecretKeyRef {
     pub name: String,
     pub key: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpRouteSpec {
     pub parent_refs: Vec<ParentRef>,
@@ -153,7 +153,7 @@ pub struct HttpRouteSpec {
     pub rules: Vec<HttpRouteRule>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParentRef {
     pub name: String,
@@ -163,7 +163,7 @@ pub struct ParentRef {
     pub section_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpRouteRule {
     pub backend_refs: Vec<BackendRef>,
@@ -171,13 +171,13 @@ pub struct HttpRouteRule {
     pub session_persistence: Option<SessionPersistence>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BackendRef {
     pub name: String,
     pub port: i32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionPersistence {
     pub session_name: String,
@@ -186,7 +186,7 @@ pub struct SessionPersistence {
     pub cookie_config: CookieConfig,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CookieConfig {
     pub lifetime_type: String,

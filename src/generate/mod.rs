@@ -1,7 +1,7 @@
 //! Pure functions from a validated [`Site`] to Kubernetes objects. No I/O here.
 //!
-//! Every object is a typed k8s-openapi struct; [`generate`] returns them in a fixed order, each
-//! serialized to a YAML value with the bookkeeping annotations the KRM function needs.
+//! Every object is a typed k8s-openapi struct; [`generate`] returns them in a fixed order, each an
+//! [`Object`] with the bookkeeping annotations the KRM function needs.
 
 mod autoscaler;
 mod certificates;
@@ -10,6 +10,7 @@ mod content;
 pub(crate) mod custom;
 mod ingress;
 pub mod names;
+mod object;
 mod pod;
 mod policy;
 mod rbac;
@@ -23,9 +24,9 @@ mod tier_options;
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::{Metadata, Resource};
 use serde::Serialize;
-use serde_norway::Value;
+
+pub use self::object::Object;
 
 use crate::krm::{INDEX_ANNOTATION, PATH_ANNOTATION};
 use crate::spec::{Site, Tier};
@@ -85,7 +86,7 @@ pub(crate) fn int32(value: u32) -> i32 {
 }
 
 /// Generates every object of a site, in a fixed order.
-pub fn generate(site: &Site) -> Vec<Value> {
+pub fn generate(site: &Site) -> Vec<Object> {
     let mut objects = Objects::new(site);
     if site.tiers.iter().any(|tier| !tier.labels_itself) {
         objects.push(rbac::service_account(site, None));
@@ -146,25 +147,27 @@ pub fn generate(site: &Site) -> Vec<Value> {
     if let Some(route) = route::http_route(site) {
         objects.push(route);
     }
-    objects.values
+    objects.objects
 }
 
-/// Collects generated objects as YAML values, adding the KRM bookkeeping annotations.
+/// Collects generated objects, adding the KRM bookkeeping annotations.
 struct Objects<'a> {
     site: &'a Site,
-    values: Vec<Value>,
+    objects: Vec<Object>,
 }
 
 impl<'a> Objects<'a> {
     fn new(site: &'a Site) -> Self {
         Objects {
             site,
-            values: Vec::new(),
+            objects: Vec::new(),
         }
     }
 
-    fn push<T: Resource + Metadata<Ty = ObjectMeta> + Serialize>(&mut self, mut object: T) {
+    fn push(&mut self, object: impl Into<Object>) {
+        let mut object = object.into();
         let name = object.metadata().name.clone().unwrap_or_default();
+        let kind = object.kind();
         let annotations = object.metadata_mut().annotations.get_or_insert_with(BTreeMap::new);
         if self.site.namespace.is_none() {
             add_checkov_skip(annotations, &SKIP_DEFAULT_NAMESPACE);
@@ -174,53 +177,204 @@ impl<'a> Objects<'a> {
             owner_id(self.site.namespace.as_deref(), &self.site.name),
         );
         // kpt writes each object to this file; kustomize drops the annotation from its output.
-        let path = format!(
-            "ignition/{}/{}-{name}.yaml",
-            self.site.name,
-            T::KIND.to_ascii_lowercase()
-        );
+        let path = format!("ignition/{}/{}-{name}.yaml", self.site.name, kind.to_ascii_lowercase());
         annotations.insert(PATH_ANNOTATION.to_owned(), path);
         annotations.insert(INDEX_ANNOTATION.to_owned(), "0".to_owned());
-        let mut value = serde_norway::to_value(&object)
-            .unwrap_or_else(|error| unreachable!("a Kubernetes object always serializes: {error}"));
-        if holds_substitution(&value) {
-            insert_sorted_annotation(&mut value, FLUX_SUBSTITUTE_ANNOTATION, "disabled");
+        if holds_substitution(&object) {
+            annotations_of(&mut object).insert(FLUX_SUBSTITUTE_ANNOTATION.to_owned(), "disabled".to_owned());
         }
-        self.values.push(value);
+        self.objects.push(object);
     }
+}
+
+fn annotations_of(object: &mut Object) -> &mut BTreeMap<String, String> {
+    object.metadata_mut().annotations.get_or_insert_with(BTreeMap::new)
 }
 
 /// Whether a string anywhere in the object (keys included) holds `${`, which Flux's `postBuild.substitute`
-/// would replace.
-fn holds_substitution(value: &Value) -> bool {
-    match value {
-        // A byte scan: a substring search costs more to set up than these short strings take to scan.
-        Value::String(text) => crate::yaml::has_pair(text, b'$', b'{'),
-        Value::Sequence(items) => items.iter().any(holds_substitution),
-        Value::Mapping(mapping) => mapping
-            .iter()
-            .any(|(key, value)| holds_substitution(key) || holds_substitution(value)),
-        Value::Tagged(tagged) => holds_substitution(&tagged.value),
-        Value::Null | Value::Bool(_) | Value::Number(_) => false,
-    }
+/// would replace. A walk of the typed object by serde that looks at its strings and nothing else, and stops at the
+/// first `${`: nothing is built.
+fn holds_substitution(object: &impl Serialize) -> bool {
+    object.serialize(substitution::Scan).is_err()
 }
 
-/// Adds an annotation to a serialized object at the place it takes in the typed object's sorted
-/// `BTreeMap` (the serialized annotations keep that order), as serializing the object again would.
-fn insert_sorted_annotation(object: &mut Value, key: &str, text: &str) {
-    let Some(Value::Mapping(annotations)) = object
-        .get_mut("metadata")
-        .and_then(|metadata| metadata.get_mut("annotations"))
-    else {
-        unreachable!("Objects::push gives every object annotations");
-    };
-    let mut entries: Vec<(Value, Value)> = std::mem::take(annotations).into_iter().collect();
-    let place = entries.partition_point(|(existing, _)| existing.as_str().is_some_and(|existing| existing < key));
-    match entries.get_mut(place) {
-        Some((existing, value)) if existing.as_str() == Some(key) => *value = Value::from(text),
-        _ => entries.insert(place, (Value::from(key), Value::from(text))),
+mod substitution {
+    use serde::ser::{self, Serialize};
+
+    /// Stops the walk: a `${` was found.
+    #[derive(Debug)]
+    pub struct Found;
+
+    impl std::fmt::Display for Found {
+        fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a string holds ${")
+        }
     }
-    *annotations = entries.into_iter().collect();
+
+    impl std::error::Error for Found {}
+
+    impl ser::Error for Found {
+        fn custom<T: std::fmt::Display>(_message: T) -> Self {
+            Found
+        }
+    }
+
+    fn check(text: &str) -> Result<(), Found> {
+        // A byte scan for the short strings most are; the library's vectorized search for scripts.
+        let found = if text.len() < 64 {
+            crate::yaml::has_pair(text, b'$', b'{')
+        } else {
+            text.contains("${")
+        };
+        if found {
+            Err(Found)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Walks a value; `Err(Found)` as soon as a string holds `${`.
+    pub struct Scan;
+
+    macro_rules! nothing_to_scan {
+        ($($method:ident($type:ty)),* $(,)?) => {
+            $(fn $method(self, _value: $type) -> Result<(), Found> {
+                Ok(())
+            })*
+        };
+    }
+
+    impl ser::Serializer for Scan {
+        type Ok = ();
+        type Error = Found;
+        type SerializeSeq = Scan;
+        type SerializeTuple = Scan;
+        type SerializeTupleStruct = Scan;
+        type SerializeTupleVariant = Scan;
+        type SerializeMap = Scan;
+        type SerializeStruct = Scan;
+        type SerializeStructVariant = Scan;
+
+        nothing_to_scan!(
+            serialize_bool(bool),
+            serialize_i8(i8),
+            serialize_i16(i16),
+            serialize_i32(i32),
+            serialize_i64(i64),
+            serialize_i128(i128),
+            serialize_u8(u8),
+            serialize_u16(u16),
+            serialize_u32(u32),
+            serialize_u64(u64),
+            serialize_u128(u128),
+            serialize_f32(f32),
+            serialize_f64(f64),
+            serialize_char(char),
+            serialize_bytes(&[u8]),
+            serialize_unit_struct(&'static str),
+        );
+
+        fn serialize_str(self, value: &str) -> Result<(), Found> {
+            check(value)
+        }
+        fn serialize_none(self) -> Result<(), Found> {
+            Ok(())
+        }
+        fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Found> {
+            value.serialize(self)
+        }
+        fn serialize_unit(self) -> Result<(), Found> {
+            Ok(())
+        }
+        fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result<(), Found> {
+            check(variant)
+        }
+        fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), Found> {
+            value.serialize(self)
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            value: &T,
+        ) -> Result<(), Found> {
+            value.serialize(self)
+        }
+        fn serialize_seq(self, _len: Option<usize>) -> Result<Scan, Found> {
+            Ok(Scan)
+        }
+        fn serialize_tuple(self, _len: usize) -> Result<Scan, Found> {
+            Ok(Scan)
+        }
+        fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Scan, Found> {
+            Ok(Scan)
+        }
+        fn serialize_tuple_variant(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            _len: usize,
+        ) -> Result<Scan, Found> {
+            Ok(Scan)
+        }
+        fn serialize_map(self, _len: Option<usize>) -> Result<Scan, Found> {
+            Ok(Scan)
+        }
+        fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Scan, Found> {
+            Ok(Scan)
+        }
+        fn serialize_struct_variant(
+            self,
+            _name: &'static str,
+            _index: u32,
+            _variant: &'static str,
+            _len: usize,
+        ) -> Result<Scan, Found> {
+            Ok(Scan)
+        }
+    }
+
+    /// The compound parts of serde: each element, key and field is walked; their end has nothing to do.
+    macro_rules! walk_each {
+        ($($trait:ident::$method:ident($($key:ident: $type:ty),*)),* $(,)?) => {
+            $(impl ser::$trait for Scan {
+                type Ok = ();
+                type Error = Found;
+                fn $method<T: Serialize + ?Sized>(&mut self, $($key: $type,)* value: &T) -> Result<(), Found> {
+                    $(check($key)?;)*
+                    value.serialize(Scan)
+                }
+                fn end(self) -> Result<(), Found> {
+                    Ok(())
+                }
+            })*
+        };
+    }
+
+    walk_each!(
+        SerializeSeq::serialize_element(),
+        SerializeTuple::serialize_element(),
+        SerializeTupleStruct::serialize_field(),
+        SerializeTupleVariant::serialize_field(),
+        SerializeStruct::serialize_field(key: &'static str),
+        SerializeStructVariant::serialize_field(key: &'static str),
+    );
+
+    impl ser::SerializeMap for Scan {
+        type Ok = ();
+        type Error = Found;
+        fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Found> {
+            key.serialize(Scan)
+        }
+        fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Found> {
+            value.serialize(Scan)
+        }
+        fn end(self) -> Result<(), Found> {
+            Ok(())
+        }
+    }
 }
 
 /// Adds a skip under the next free `checkov.io/skip<N>` key.
@@ -261,5 +415,59 @@ fn metadata(site: &Site, tier: Option<&Tier>, name: String) -> ObjectMeta {
         namespace: site.namespace.clone(),
         labels: Some(labels(site, tier)),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+    use serde_norway::Value;
+
+    use super::holds_substitution;
+
+    #[derive(Serialize)]
+    enum Mode {
+        Plain,
+        #[serde(rename = "${MODE}")]
+        Substituted,
+    }
+
+    #[derive(Serialize)]
+    struct Object {
+        name: &'static str,
+        labels: BTreeMap<String, String>,
+        args: Vec<Option<String>>,
+        mode: Mode,
+    }
+
+    fn object() -> Object {
+        Object {
+            name: "plant",
+            labels: BTreeMap::from([("a".to_owned(), "b".to_owned())]),
+            args: vec![None, Some("$ {not} $".to_owned()), Some(format!("{}$", "x".repeat(80)))],
+            mode: Mode::Plain,
+        }
+    }
+
+    /// The scan finds `${` wherever a YAML value of the object would hold it (keys included), and nowhere else.
+    #[test]
+    fn a_substitution_is_found_in_any_string_and_only_there() {
+        assert!(!holds_substitution(&object()));
+        let mut in_key = object();
+        in_key.labels.insert("${KEY}".to_owned(), "v".to_owned());
+        let mut in_value = object();
+        in_value.args.push(Some("echo ${HOME}".to_owned()));
+        let mut in_long = object();
+        in_long.args.push(Some(format!("{}${{X}}", "#".repeat(500))));
+        let mut in_variant = object();
+        in_variant.mode = Mode::Substituted;
+        for found in [&in_key, &in_value, &in_long, &in_variant] {
+            assert!(holds_substitution(found));
+            let value = serde_norway::to_value(found).unwrap();
+            assert!(serde_norway::to_string(&value).unwrap().contains("${"));
+        }
+        assert!(!holds_substitution(&Value::from("$")), "a lone $ is no substitution");
     }
 }

@@ -6,6 +6,8 @@
 //! version could read as anything but a string, writes block style with the compact sequences
 //! kyaml writes, multi-line strings as literal blocks, and nothing that depends on the platform.
 
+pub mod serializer;
+
 use std::fmt::Write as _;
 
 use serde_norway::value::Tag;
@@ -113,6 +115,22 @@ fn write_key(out: &mut String, key: &Value) -> bool {
         // Other keys are scalars: the reader refuses collections as keys.
         _ => write_inline(out, key, 0),
     }
+    implicit_or_explicit(out, start)
+}
+
+/// [`write_key`] of a key that is text.
+fn write_text_key(out: &mut String, key: &str) -> bool {
+    let start = out.len();
+    if is_plain_safe(key) {
+        out.push_str(key);
+    } else {
+        write_double_quoted(out, key);
+    }
+    implicit_or_explicit(out, start)
+}
+
+/// Keeps the key written from `start` implicit if it is short enough, else makes it explicit (`? key`).
+fn implicit_or_explicit(out: &mut String, start: usize) -> bool {
     if out.len() - start <= MAX_IMPLICIT_KEY {
         return true;
     }
