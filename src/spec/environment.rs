@@ -140,7 +140,7 @@ fn reference(object: &Map<String, Json>) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{check_schema, json_schema, schema_check, Problem};
+    use super::super::{check_schema, json_schema, schema_check, schema_tables, Problem};
     use super::*;
 
     fn definition(name: &str) -> &'static Json {
@@ -164,8 +164,8 @@ mod tests {
         .unwrap();
         object["spec"]["environments"]["env"] = patch;
         let mut problems = Vec::new();
-        let text = serde_json::to_string(&schema_check::validation_keywords(json_schema())).unwrap();
-        schema_check::check(&schema_check::parse(&text).unwrap(), &object, "", &mut problems);
+        let tables = schema_tables::read(&schema_check::validation_keywords(json_schema())).unwrap();
+        schema_check::check(tables.schema(), &object, "", &mut problems);
         problems
     }
 

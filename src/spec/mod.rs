@@ -13,6 +13,7 @@ mod path;
 mod quantity;
 mod resources;
 mod schema_check;
+mod schema_tables;
 mod site;
 mod types;
 
@@ -98,21 +99,6 @@ pub fn json_schema() -> &'static serde_json::Value {
 pub(crate) fn check_schema() -> &'static serde_json::Value {
     static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
     SCHEMA.get_or_init(|| schemars::schema_for!(IgnitionCluster).to_value())
-}
-
-/// What validation reads of [`check_schema`]: its keywords that [`schema_check`] knows, without descriptions,
-/// stored in `validation-schema.json` and read into nodes that borrow its text. Deriving the schema with
-/// schemars cost more instructions than the rest of a one-spec run. A unit test holds the file equal to what
-/// the types derive (`UPDATE_GOLDEN=1 cargo test --lib` rewrites it).
-fn validation_schema() -> &'static schema_check::Node<'static> {
-    static SCHEMA: OnceLock<schema_check::Node<'static>> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        schema_check::parse(include_str!("validation-schema.json")).unwrap_or_else(|_| {
-            // Only if the stored file were unreadable, which the unit test rules out: derive it afresh.
-            let derived = serde_json::to_string(&schema_check::validation_keywords(check_schema())).unwrap_or_default();
-            schema_check::parse(Box::leak(derived.into_boxed_str())).unwrap_or_default()
-        })
-    })
 }
 
 /// Whether an object is meant to be an `IgnitionCluster` (of any version), judged by its kind.
@@ -232,7 +218,11 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
 /// as a required field with the wrong type).
 fn load_base(object: &Value) -> Result<Site, Vec<Problem>> {
     let mut problems = Vec::new();
-    schema_check::check(validation_schema(), object, "", &mut problems);
+    // What validation reads of [`check_schema`], stored in `validation-schema.json` and built into the binary:
+    // deriving the schema with schemars cost more instructions than the rest of a one-spec run, and parsing the
+    // stored JSON still 8% of it. A unit test holds the file equal to what the types derive
+    // (`UPDATE_GOLDEN=1 cargo test --lib the_stored_validation_schema` rewrites it).
+    schema_check::check(schema_check::BUILT_IN, object, "", &mut problems);
     check_tiers_fit_architecture(object, &mut problems);
     if problems.is_empty() {
         let cluster: IgnitionCluster = serde_norway::from_value(object.clone())

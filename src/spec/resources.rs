@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_norway::Value;
 
 use super::path::FieldPath;
-use super::schema_check;
 use super::site::{Site, TierKind, VersionLine};
+use super::{schema_check, schema_tables};
 use super::{Problem, API_VERSION};
 
 pub const RESOURCE_KIND: &str = "GatewayResource";
@@ -120,15 +120,11 @@ pub fn json_schema() -> &'static serde_json::Value {
 
 /// What validation reads of [`json_schema`], derived when the first `GatewayResource` is read: a site
 /// without any does not pay for it (unlike the `IgnitionCluster`'s, it is not stored in a file).
-fn validation_schema() -> &'static schema_check::Node<'static> {
-    static TEXT: OnceLock<String> = OnceLock::new();
-    static NODE: OnceLock<schema_check::Node<'static>> = OnceLock::new();
-    NODE.get_or_init(|| {
-        let text = TEXT.get_or_init(|| {
-            serde_json::to_string(&schema_check::validation_keywords(json_schema())).unwrap_or_default()
-        });
-        schema_check::parse(text).unwrap_or_default()
-    })
+fn validation_schema() -> schema_check::Schema<'static> {
+    static TABLES: OnceLock<schema_tables::Tables> = OnceLock::new();
+    TABLES
+        .get_or_init(|| schema_tables::read(&schema_check::validation_keywords(json_schema())).unwrap_or_default())
+        .schema()
 }
 
 /// Whether an object is meant to be a `GatewayResource`, judged by its kind.

@@ -4,29 +4,13 @@
 //! the input is first walked against the schema here. Only the schema keywords that schemars emits
 //! for the spec types are understood.
 
-use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_norway::Value;
 
 use super::path::{join, split, Segment};
+use super::schema_tables::{Additional, Named, Node, Nodes, Tables, Types, Word, Words, KEYWORDS};
 use super::Problem;
 use crate::krm::type_name;
-
-/// The schema keywords [`check_node`] reads.
-const KEYWORDS: &[&str] = &[
-    "$defs",
-    "$ref",
-    "anyOf",
-    "oneOf",
-    "type",
-    "enum",
-    "minimum",
-    "maximum",
-    "properties",
-    "additionalProperties",
-    "items",
-    "required",
-];
 
 /// `schema` with only the keywords [`check_node`] reads (no descriptions, titles, defaults or formats), at
 /// every level: what validation needs of the derived schema.
@@ -59,135 +43,107 @@ pub fn validation_keywords(schema: &Json) -> Json {
     }
 }
 
-/// A schema node as validation reads it: the keywords of [`KEYWORDS`], with the names and words borrowed from
-/// the stored text (no allocation per string, one `Vec` per list). `anyOf` and `oneOf` are read alike.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Node<'a> {
-    #[serde(rename = "$ref", borrow)]
-    reference: Option<&'a str>,
-    #[serde(rename = "anyOf", alias = "oneOf", borrow)]
-    alternatives: Option<Vec<Node<'a>>>,
-    #[serde(rename = "type", borrow)]
-    types: Option<Types<'a>>,
-    #[serde(rename = "enum", borrow)]
-    allowed: Option<Vec<&'a str>>,
-    minimum: Option<f64>,
-    maximum: Option<f64>,
-    #[serde(borrow, deserialize_with = "sorted_map")]
-    properties: Option<Named<'a>>,
-    #[serde(rename = "additionalProperties", borrow)]
-    additional: Option<Additional<'a>>,
-    #[serde(borrow)]
-    items: Option<Box<Node<'a>>>,
-    #[serde(borrow)]
-    required: Vec<&'a str>,
-    #[serde(rename = "$defs", borrow, deserialize_with = "sorted_map")]
-    definitions: Option<Named<'a>>,
+/// The `IgnitionCluster` schema that validation reads: `validation-schema.json`, written as constants by
+/// `build.rs` (see `schema_tables.rs`), so no process parses it.
+pub static BUILT_IN: Schema<'static> = Schema {
+    text: built_in::TEXT,
+    words: &built_in::WORDS,
+    nodes: &built_in::NODES,
+};
+
+mod built_in {
+    use super::{Additional, Named, Node, Nodes, Types, Word, Words};
+
+    /// What build.rs leaves out of a node.
+    const EMPTY: Node = Node {
+        reference: None,
+        alternatives: None,
+        types: None,
+        allowed: None,
+        minimum: None,
+        maximum: None,
+        properties: Named {
+            names: Words { start: 0, end: 0 },
+            nodes: Nodes { start: 0, end: 0 },
+        },
+        additional: None,
+        items: None,
+        required: Words { start: 0, end: 0 },
+        definitions: Named {
+            names: Words { start: 0, end: 0 },
+            nodes: Nodes { start: 0, end: 0 },
+        },
+    };
+
+    include!(concat!(env!("OUT_DIR"), "/validation_schema.rs"));
 }
 
-#[derive(Debug, PartialEq)]
-enum Types<'a> {
-    One(&'a str),
-    Any(Vec<&'a str>),
+/// A schema as validation reads it: tables built into the binary ([`BUILT_IN`]), or read at run time (by
+/// `schema_tables::read`, from [`validation_keywords`]), borrowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schema<'a> {
+    text: &'a str,
+    words: &'a [Word],
+    nodes: &'a [Node],
 }
 
-#[derive(Debug, PartialEq)]
-enum Additional<'a> {
-    Allowed(bool),
-    Schema(Box<Node<'a>>),
-}
-
-// `type` is a name or a list of names, `additionalProperties` a boolean or a schema: read by what the JSON
-// holds, without serde's `untagged` (which buffers the value and formats an error for every form that fails).
-impl<'de: 'a, 'a> Deserialize<'de> for Types<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Types<'de>;
-            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("a type name or a list of type names")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(self, name: &'de str) -> Result<Self::Value, E> {
-                Ok(Types::One(name))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut names = Vec::new();
-                while let Some(name) = seq.next_element()? {
-                    names.push(name);
-                }
-                Ok(Types::Any(names))
-            }
+impl Tables {
+    pub fn schema(&self) -> Schema<'_> {
+        Schema {
+            text: &self.text,
+            words: &self.words,
+            nodes: &self.nodes,
         }
-        deserializer.deserialize_any(Visitor)
+    }
+}
+
+// The tables come from `schema_tables::read`, whose indexes are always in range.
+impl<'a> Schema<'a> {
+    fn root(self) -> &'a Node {
+        &self.nodes[0]
+    }
+
+    fn node(self, index: u32) -> &'a Node {
+        &self.nodes[index as usize]
+    }
+
+    fn nodes(self, Nodes { start, end }: Nodes) -> &'a [Node] {
+        &self.nodes[start as usize..end as usize]
+    }
+
+    fn word(self, Word { start, end }: Word) -> &'a str {
+        &self.text[start as usize..end as usize]
+    }
+
+    fn words(self, Words { start, end }: Words) -> impl Iterator<Item = &'a str> + Clone {
+        self.words[start as usize..end as usize]
+            .iter()
+            .map(move |word| self.word(*word))
+    }
+
+    /// The schema named `name` in `named` (by binary search: the names are sorted).
+    fn lookup(self, named: Named, name: &str) -> Option<&'a Node> {
+        let names = &self.words[named.names.start as usize..named.names.end as usize];
+        let index = names.binary_search_by(|word| self.word(*word).cmp(name)).ok()?;
+        self.nodes(named.nodes).get(index)
+    }
+
+    /// Whether `types` is the one name `name`.
+    fn is_one(self, types: Option<Types>, name: &str) -> bool {
+        matches!(types, Some(Types::One(word)) if self.word(word) == name)
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Additional<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Additional<'de>;
-            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("a boolean or a schema")
-            }
-            fn visit_bool<E: serde::de::Error>(self, allowed: bool) -> Result<Self::Value, E> {
-                Ok(Additional::Allowed(allowed))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Node::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(|node| Additional::Schema(Box::new(node)))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
+/// Checks `value` against `schema` (whose root holds its definitions under `$defs`) and collects problems.
+pub fn check(schema: Schema, value: &Value, path: &str, problems: &mut Vec<Problem>) {
+    check_node(schema, schema.root(), value, path, problems);
 }
 
-/// A JSON object of names to schemas, as a list sorted by name (looked up by binary search).
-type Named<'a> = Vec<(&'a str, Node<'a>)>;
-
-/// Reads a [`Named`] list from a JSON object.
-fn sorted_map<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Named<'de>>, D::Error> {
-    struct Entries;
-    impl<'de> serde::de::Visitor<'de> for Entries {
-        type Value = Named<'de>;
-        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("a map of names to schemas")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut entries: Self::Value = Vec::with_capacity(map.size_hint().unwrap_or(0));
-            while let Some(entry) = map.next_entry()? {
-                entries.push(entry);
-            }
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-            Ok(entries)
-        }
-    }
-    deserializer.deserialize_map(Entries).map(Some)
-}
-
-fn lookup<'n, 'a>(entries: Option<&'n [(&'a str, Node<'a>)]>, name: &str) -> Option<&'n Node<'a>> {
-    let entries = entries?;
-    entries
-        .binary_search_by(|(key, _)| (*key).cmp(name))
-        .ok()
-        .map(|index| &entries[index].1)
-}
-
-/// Reads a stored validation schema (the text of [`validation_keywords`], as JSON).
-pub fn parse(text: &str) -> Result<Node<'_>, serde_json::Error> {
-    serde_json::from_str(text)
-}
-
-/// Checks `value` against `root` (a schema with its definitions under `$defs`) and collects problems.
-pub fn check(root: &Node, value: &Value, path: &str, problems: &mut Vec<Problem>) {
-    check_node(root, root, value, path, problems);
-}
-
-fn check_node(root: &Node, node: &Node, value: &Value, path: &str, problems: &mut Vec<Problem>) {
+fn check_node(schema: Schema, node: &Node, value: &Value, path: &str, problems: &mut Vec<Problem>) {
     if let Some(reference) = node.reference {
-        match resolve(root, reference) {
-            Some(target) => check_node(root, target, value, path, problems),
+        let reference = schema.word(reference);
+        match resolve(schema, reference) {
+            Some(target) => check_node(schema, target, value, path, problems),
             None => problems.push(Problem::new(
                 path,
                 format!("internal error: schema reference {reference} not found"),
@@ -195,14 +151,14 @@ fn check_node(root: &Node, node: &Node, value: &Value, path: &str, problems: &mu
         }
         return;
     }
-    if let Some(alternatives) = &node.alternatives {
-        check_alternatives(root, alternatives, value, path, problems);
+    if let Some(alternatives) = node.alternatives {
+        check_alternatives(schema, schema.nodes(alternatives), value, path, problems);
         return;
     }
-    if let Some(types) = &node.types {
-        if !type_matches(types, value) {
-            let mut message = format!("expected {}, found {}", describe_types(types), type_name(value));
-            if matches!(types, Types::One("string")) && matches!(value, Value::Number(_) | Value::Bool(_)) {
+    if let Some(types) = node.types {
+        if !type_matches(schema, types, value) {
+            let mut message = format!("expected {}, found {}", describe_types(schema, types), type_name(value));
+            if schema.is_one(node.types, "string") && matches!(value, Value::Number(_) | Value::Bool(_)) {
                 // YAML reads an unquoted 8.3 as a number and true as a boolean.
                 let text = serde_norway::to_string(value).unwrap_or_default();
                 message.push_str(&format!(" (write it in quotes: \"{}\")", text.trim()));
@@ -211,18 +167,18 @@ fn check_node(root: &Node, node: &Node, value: &Value, path: &str, problems: &mu
             return;
         }
     }
-    if let Some(allowed) = &node.allowed {
-        check_enum(allowed, value, path, problems);
+    if let Some(allowed) = node.allowed {
+        check_enum(schema.words(allowed), value, path, problems);
     }
     if let Value::Number(number) = value {
         check_range(node, number, path, problems);
     }
     match value {
-        Value::Mapping(mapping) => check_mapping(root, node, mapping, path, problems),
+        Value::Mapping(mapping) => check_mapping(schema, node, mapping, path, problems),
         Value::Sequence(sequence) => {
-            if let Some(items) = &node.items {
+            if let Some(items) = node.items {
                 for (index, item) in sequence.iter().enumerate() {
-                    check_node(root, items, item, &format!("{path}[{index}]"), problems);
+                    check_node(schema, schema.node(items), item, &format!("{path}[{index}]"), problems);
                 }
             }
         }
@@ -230,22 +186,22 @@ fn check_node(root: &Node, node: &Node, value: &Value, path: &str, problems: &mu
     }
 }
 
-fn resolve<'n, 'a>(root: &'n Node<'a>, reference: &str) -> Option<&'n Node<'a>> {
+fn resolve<'a>(schema: Schema<'a>, reference: &str) -> Option<&'a Node> {
     let name = reference.strip_prefix("#/$defs/")?;
-    lookup(root.definitions.as_deref(), name)
+    schema.lookup(schema.root().definitions, name)
 }
 
 /// `Option<T>` becomes `anyOf: [T, null]`: the value must fit one alternative. When none fits, the
 /// problems of the alternative closest to the value's own type are the ones worth reporting.
-fn check_alternatives(root: &Node, alternatives: &[Node], value: &Value, path: &str, problems: &mut Vec<Problem>) {
+fn check_alternatives(schema: Schema, alternatives: &[Node], value: &Value, path: &str, problems: &mut Vec<Problem>) {
     let mut best: Option<Vec<Problem>> = None;
     for alternative in alternatives {
         let mut found = Vec::new();
-        check_node(root, alternative, value, path, &mut found);
+        check_node(schema, alternative, value, path, &mut found);
         if found.is_empty() {
             return;
         }
-        let is_null_alternative = matches!(alternative.types, Some(Types::One("null")));
+        let is_null_alternative = schema.is_one(alternative.types, "null");
         if best.is_none() && !is_null_alternative {
             best = Some(found);
         }
@@ -253,7 +209,7 @@ fn check_alternatives(root: &Node, alternatives: &[Node], value: &Value, path: &
     problems.extend(best.unwrap_or_else(|| vec![Problem::new(path, "matches none of the allowed forms")]));
 }
 
-fn type_matches(types: &Types, value: &Value) -> bool {
+fn type_matches(schema: Schema, types: Types, value: &Value) -> bool {
     let matches_one = |name: &str| match (name, value) {
         ("null", Value::Null) => true,
         ("boolean", Value::Bool(_)) => true,
@@ -265,12 +221,12 @@ fn type_matches(types: &Types, value: &Value) -> bool {
         _ => false,
     };
     match types {
-        Types::One(name) => matches_one(name),
-        Types::Any(names) => names.iter().any(|name| matches_one(name)),
+        Types::One(name) => matches_one(schema.word(name)),
+        Types::Any(names) => schema.words(names).any(matches_one),
     }
 }
 
-fn describe_types(types: &Types) -> String {
+fn describe_types(schema: Schema, types: Types) -> String {
     let describe = |name: &str| match name {
         "null" => "null",
         "boolean" => "a boolean (true or false)",
@@ -282,25 +238,31 @@ fn describe_types(types: &Types) -> String {
         _ => "a value of another type",
     };
     match types {
-        Types::One(name) => describe(name).to_owned(),
-        Types::Any(names) => names
-            .iter()
-            .filter(|name| **name != "null")
-            .map(|name| describe(name))
+        Types::One(name) => describe(schema.word(name)).to_owned(),
+        Types::Any(names) => schema
+            .words(names)
+            .filter(|name| *name != "null")
+            .map(describe)
             .collect::<Vec<_>>()
             .join(" or "),
     }
 }
 
-fn check_enum(names: &[&str], value: &Value, path: &str, problems: &mut Vec<Problem>) {
+fn check_enum<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+    value: &Value,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) {
     let Some(text) = value.as_str() else {
         return;
     };
-    if names.contains(&text) {
+    if names.clone().any(|name| name == text) {
         return;
     }
-    let mut problem = Problem::new(path, format!("{text:?} is not one of: {}", names.join(", "))).current(text);
-    if let Some(nearest) = nearest(text, names.iter().copied()) {
+    let listed = names.clone().collect::<Vec<_>>().join(", ");
+    let mut problem = Problem::new(path, format!("{text:?} is not one of: {listed}")).current(text);
+    if let Some(nearest) = nearest(text, names) {
         problem = problem.proposed(nearest);
         problem.message.push_str(&format!("; did you mean {nearest:?}?"));
     }
@@ -327,8 +289,13 @@ fn check_range(node: &Node, number: &serde_norway::Number, path: &str, problems:
     }
 }
 
-fn check_mapping(root: &Node, node: &Node, mapping: &serde_norway::Mapping, path: &str, problems: &mut Vec<Problem>) {
-    let properties = node.properties.as_deref();
+fn check_mapping(
+    schema: Schema,
+    node: &Node,
+    mapping: &serde_norway::Mapping,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) {
     for (key, child) in mapping {
         let Some(key) = key.as_str() else {
             problems.push(Problem::new(
@@ -338,13 +305,13 @@ fn check_mapping(root: &Node, node: &Node, mapping: &serde_norway::Mapping, path
             continue;
         };
         let child_path = join(path, key);
-        if let Some(schema) = lookup(properties, key) {
-            check_node(root, schema, child, &child_path, problems);
+        if let Some(property) = schema.lookup(node.properties, key) {
+            check_node(schema, property, child, &child_path, problems);
             continue;
         }
-        match &node.additional {
+        match node.additional {
             Some(Additional::Allowed(false)) => {
-                let known: Vec<&str> = properties.unwrap_or_default().iter().map(|(name, _)| *name).collect();
+                let known: Vec<&str> = schema.words(node.properties.names).collect();
                 let mut message = format!("unknown field {key:?}");
                 let mut problem = Problem::new(&child_path, String::new());
                 match nearest(key, known.iter().copied()) {
@@ -357,12 +324,12 @@ fn check_mapping(root: &Node, node: &Node, mapping: &serde_norway::Mapping, path
                 problem.message = message;
                 problems.push(problem);
             }
-            Some(Additional::Schema(schema)) => check_node(root, schema, child, &child_path, problems),
+            Some(Additional::Schema(index)) => check_node(schema, schema.node(index), child, &child_path, problems),
             _ => {}
         }
     }
-    for required in &node.required {
-        if !mapping.contains_key(*required) {
+    for required in schema.words(node.required) {
+        if !mapping.contains_key(required) {
             problems.push(Problem::new(join(path, required), "is required"));
         }
     }
@@ -428,6 +395,7 @@ pub fn remove_path(value: &mut Value, path: &str) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::schema_tables::read;
     use super::*;
 
     #[test]
@@ -442,26 +410,68 @@ mod tests {
             std::fs::read_to_string(file).unwrap() == text,
             "src/spec/validation-schema.json is stale: rerun with UPDATE_GOLDEN=1 cargo test --lib"
         );
-        // What the process reads is that file, and it has every definition and property of the derived schema.
+        // What the process reads is that file, built into the binary as the tables that the derived schema reads
+        // into (build.rs writes them with `{:?}` for strings and numbers: this also holds that to be exact).
         assert_eq!(
             serde_json::from_str::<Json>(include_str!("validation-schema.json")).unwrap(),
             derived
         );
-        let node = parse(include_str!("validation-schema.json")).unwrap();
+        let tables = read(&derived).unwrap();
+        assert!(
+            BUILT_IN == tables.schema(),
+            "the schema built into the binary differs from the derived one read at run time"
+        );
+        let root = BUILT_IN.root();
         assert_eq!(
-            node.definitions.as_ref().map(Vec::len),
-            derived["$defs"].as_object().map(serde_json::Map::len)
+            BUILT_IN.words(root.definitions.names).count(),
+            crate::spec::check_schema()["$defs"].as_object().unwrap().len()
         );
         assert_eq!(
-            node.properties.as_ref().map(Vec::len),
-            derived["properties"].as_object().map(serde_json::Map::len)
+            BUILT_IN.words(root.properties.names).count(),
+            derived["properties"].as_object().unwrap().len()
         );
-        assert_eq!(
-            derived["$defs"].as_object().map(serde_json::Map::len),
-            crate::spec::check_schema()["$defs"]
-                .as_object()
-                .map(serde_json::Map::len)
-        );
+        assert!(BUILT_IN.nodes.len() > 100 && resolve(BUILT_IN, "#/$defs/Spec").is_some());
+    }
+
+    /// The tables `read` builds, whether by build.rs or at run time, answer with the schema's own words.
+    #[test]
+    fn a_schema_reads_into_tables_that_give_back_its_words() {
+        let tables = read(
+            &serde_json::from_str(
+                r##"{"type": "object", "properties": {"b": {"anyOf": [{"$ref": "#/$defs/B"}, {"type": "null"}]},
+                    "a": {"type": ["string", "null"], "enum": ["y", "x"]}}, "required": ["b", "a"],
+                    "items": {"type": "string"}, "$defs": {"B": {"type": "string"}}}"##,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let schema = tables.schema();
+        let root = schema.root();
+        // Names are sorted for lookup; lists (required, enum, type) keep their order; words are stored once.
+        assert_eq!(schema.words(root.properties.names).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(schema.words(root.required).collect::<Vec<_>>(), ["b", "a"]);
+        let a = schema.lookup(root.properties, "a").unwrap();
+        assert_eq!(schema.words(a.allowed.unwrap()).collect::<Vec<_>>(), ["y", "x"]);
+        assert!(matches!(a.types, Some(Types::Any(names)) if schema.words(names).eq(["string", "null"])));
+        let b = schema.lookup(root.properties, "b").unwrap();
+        let alternatives = schema.nodes(b.alternatives.unwrap());
+        assert_eq!(schema.word(alternatives[0].reference.unwrap()), "#/$defs/B");
+        assert!(schema.is_one(alternatives[1].types, "null"));
+        assert!(schema.is_one(resolve(schema, "#/$defs/B").unwrap().types, "string"));
+        assert!(schema.is_one(schema.node(root.items.unwrap()).types, "string"));
+        assert_eq!(schema.lookup(root.properties, "c"), None);
+        assert_eq!(schema.text.matches("string").count(), 1);
+        // What validation would not read is refused, as the serde reader it replaces refused unknown fields.
+        for refused in [
+            r#"{"format": "uint"}"#,
+            r#"{"anyOf": [], "oneOf": []}"#,
+            r#"{"type": 1}"#,
+            r#"{"items": true}"#,
+            r#"{"properties": {"a": 1}}"#,
+            r#"{"enum": [1]}"#,
+        ] {
+            assert!(read(&serde_json::from_str(refused).unwrap()).is_err(), "{refused}");
+        }
     }
 
     #[test]
@@ -484,15 +494,19 @@ mod tests {
 
     #[test]
     fn every_form_of_type_and_additional_properties_is_read_and_checked() {
-        let schema = parse(
-            r##"{"type": "object", "properties": {"a": {"type": ["string", "null"]}, "b": {"$ref": "#/$defs/B"}},
+        let tables = read(
+            &serde_json::from_str(
+                r##"{"type": "object", "properties": {"a": {"type": ["string", "null"]}, "b": {"$ref": "#/$defs/B"}},
                 "additionalProperties": {"type": "integer", "minimum": 1}, "$defs": {"B": {"type": "object",
                 "additionalProperties": false, "properties": {"c": {"enum": ["x", "y"]}}, "required": ["c"]}}}"##,
+            )
+            .unwrap(),
         )
         .unwrap();
+        let schema = tables.schema();
         let value: Value = serde_norway::from_str("{a: null, b: {c: z, d: 1}, e: 0, f: two, g: 3}").unwrap();
         let mut problems = Vec::new();
-        check(&schema, &value, "", &mut problems);
+        check(schema, &value, "", &mut problems);
         let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(
             messages,
@@ -504,7 +518,7 @@ mod tests {
             ]
         );
         let mut problems = Vec::new();
-        check(&schema, &serde_norway::from_str("{a: 1}").unwrap(), "", &mut problems);
+        check(schema, &serde_norway::from_str("{a: 1}").unwrap(), "", &mut problems);
         assert_eq!(problems[0].to_string(), "a: expected a string, found an integer");
     }
 
