@@ -156,7 +156,7 @@ pub fn objects(site: &Site) -> Vec<Object> {
 
 fn render_site(loaded: &spec::Loaded, has_extras: &(dyn Fn(&str) -> bool + Sync), tree: &mut Tree) {
     let root = &loaded.base.name;
-    let base = objects(&loaded.base);
+    let mut base = objects(&loaded.base);
     let mut base_files = Vec::new();
     for object in &base {
         let file = object.id().file_name();
@@ -176,30 +176,32 @@ fn render_site(loaded: &spec::Loaded, has_extras: &(dyn Fn(&str) -> bool + Sync)
         let extras = has_extras(&dir);
         // An environment that changes nothing resolves to the base site: its objects are the base's, not
         // generated again (generation is pure).
-        if *site == loaded.base {
-            render_overlay(&dir, &base, &base, extras, tree);
-        } else {
-            render_overlay(&dir, &base, &objects(site), extras, tree);
-        }
+        let environment = (*site != loaded.base).then(|| objects(site));
+        render_overlay(&dir, &mut base, environment, extras, tree);
     }
 }
 
-fn render_overlay(dir: &str, base: &[Object], environment: &[Object], extras: bool, tree: &mut Tree) {
+/// The overlay of one environment: its `environment` objects, or `None` when they are the base's.
+fn render_overlay(dir: &str, base: &mut [Object], environment: Option<Vec<Object>>, extras: bool, tree: &mut Tree) {
     let mut resources = vec!["../../base".to_owned()];
     if extras {
         resources.push(EXTRAS.to_owned());
     }
     let mut patches = Vec::new();
-    let by_identity: BTreeMap<ObjectId, &Object> = environment.iter().map(|object| (object.id(), object)).collect();
-    for object in base {
+    let same_as_base = environment.is_none();
+    let mut environment = environment.unwrap_or_default();
+    let mut by_identity: BTreeMap<ObjectId, &mut Object> =
+        environment.iter_mut().map(|object| (object.id(), object)).collect();
+    for object in base.iter_mut() {
         let id = object.id();
         let file = id.file_name();
-        match by_identity.get(&id) {
+        match by_identity.get_mut(&id) {
+            None if same_as_base => continue,
             // Most objects are the same in every environment: the typed objects say so far more cheaply than
             // the JSON diff of their values would.
-            Some(changed) if object == *changed => continue,
+            Some(changed) if *object == **changed => continue,
             Some(changed) => {
-                let operations = patch(&object.to_value(), &changed.to_value());
+                let operations = patch_objects(object, changed);
                 if operations.is_empty() {
                     continue;
                 }
@@ -215,7 +217,7 @@ fn render_overlay(dir: &str, base: &[Object], environment: &[Object], extras: bo
         }
     }
     let in_base: BTreeSet<ObjectId> = base.iter().map(Object::id).collect();
-    for object in environment {
+    for object in &environment {
         let id = object.id();
         if !in_base.contains(&id) {
             let file = id.file_name();
@@ -224,6 +226,78 @@ fn render_overlay(dir: &str, base: &[Object], environment: &[Object], extras: bo
         }
     }
     tree.insert(format!("{dir}/{KUSTOMIZATION}"), kustomization(&resources, &patches));
+}
+
+/// The patch from one version of an object to another ([`patch`] of their values). A StatefulSet is the largest
+/// object and the one environments change most, mostly in a few places: parts of its pod template that are the
+/// same in both are taken out of both for the diff and put back after. Equal parts give no operation either way,
+/// and none of these parts is a list item, whose fields name it in the patch; so the patch is the same, without
+/// building, comparing and dropping the values of the largest parts.
+fn patch_objects(base: &mut Object, target: &mut Object) -> Vec<Value> {
+    let (Object::StatefulSet(base_set), Object::StatefulSet(target_set)) = (&mut *base, &mut *target) else {
+        return patch(&base.to_value(), &target.to_value());
+    };
+    let (Some(base_spec), Some(target_spec)) = (base_set.spec.as_mut(), target_set.spec.as_mut()) else {
+        return patch(&base.to_value(), &target.to_value());
+    };
+    let mut base_parts = PodParts::default();
+    let mut target_parts = PodParts::default();
+    if base_spec.volume_claim_templates == target_spec.volume_claim_templates {
+        base_parts.claims = base_spec.volume_claim_templates.take();
+        target_parts.claims = target_spec.volume_claim_templates.take();
+    }
+    if let (Some(base_pod), Some(target_pod)) = (base_spec.template.spec.as_mut(), target_spec.template.spec.as_mut()) {
+        if base_pod.init_containers == target_pod.init_containers {
+            base_parts.init_containers = base_pod.init_containers.take();
+            target_parts.init_containers = target_pod.init_containers.take();
+        }
+        if base_pod.volumes == target_pod.volumes {
+            base_parts.volumes = base_pod.volumes.take();
+            target_parts.volumes = target_pod.volumes.take();
+        }
+        if base_pod.containers == target_pod.containers {
+            base_parts.containers = std::mem::take(&mut base_pod.containers);
+            target_parts.containers = std::mem::take(&mut target_pod.containers);
+        }
+    }
+    let operations = patch(&base.to_value(), &target.to_value());
+    base_parts.put_back(base);
+    target_parts.put_back(target);
+    operations
+}
+
+/// The parts of a StatefulSet that [`patch_objects`] took out.
+#[derive(Default)]
+struct PodParts {
+    claims: Option<Vec<k8s_openapi::api::core::v1::PersistentVolumeClaim>>,
+    init_containers: Option<Vec<k8s_openapi::api::core::v1::Container>>,
+    volumes: Option<Vec<k8s_openapi::api::core::v1::Volume>>,
+    containers: Vec<k8s_openapi::api::core::v1::Container>,
+}
+
+impl PodParts {
+    fn put_back(self, object: &mut Object) {
+        let Object::StatefulSet(set) = object else {
+            return;
+        };
+        let Some(spec) = set.spec.as_mut() else {
+            return;
+        };
+        if self.claims.is_some() {
+            spec.volume_claim_templates = self.claims;
+        }
+        if let Some(pod) = spec.template.spec.as_mut() {
+            if self.init_containers.is_some() {
+                pod.init_containers = self.init_containers;
+            }
+            if self.volumes.is_some() {
+                pod.volumes = self.volumes;
+            }
+            if !self.containers.is_empty() {
+                pod.containers = self.containers;
+            }
+        }
+    }
 }
 
 /// Equal with keys in the same order: a walk without the hashing of `Value`'s own (order-blind) equality.
@@ -588,5 +662,86 @@ mod tests {
         );
         assert_eq!(patch_lines("a: {x~/y: 1}", "a: {x~/y: 2}"), ["replace /a/x~0~1y 2"]);
         assert!(patch_lines(BASE, BASE).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod stateful_set_parts {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+    use super::*;
+
+    /// The StatefulSets of an example site, as generated.
+    fn stateful_sets() -> Vec<Object> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sites/plant-c/ignition.yaml");
+        let object: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let loaded = spec::load_all(&object).unwrap();
+        objects(&loaded.base)
+            .into_iter()
+            .filter(|object| object.as_stateful_set().is_some())
+            .collect()
+    }
+
+    /// The object with `change` made, if it has the part `change` changes.
+    fn changed(
+        object: &Object,
+        change: impl FnOnce(&mut k8s_openapi::api::apps::v1::StatefulSetSpec) -> Option<()>,
+    ) -> Option<Object> {
+        let mut object = object.clone();
+        let Object::StatefulSet(set) = &mut object else {
+            return None;
+        };
+        change(set.spec.as_mut()?).map(|()| object)
+    }
+
+    /// Taking equal parts out for the diff gives the patch of the whole values, whatever part changed, and leaves
+    /// both objects as they were.
+    #[test]
+    fn the_patch_of_a_stateful_set_is_that_of_its_whole_values() {
+        let sets = stateful_sets();
+        assert!(!sets.is_empty());
+        for base in &sets {
+            let changes = [
+                changed(base, |spec| {
+                    spec.replicas = Some(spec.replicas.unwrap_or(1) + 1);
+                    Some(())
+                }),
+                changed(base, |spec| {
+                    let claim = spec.volume_claim_templates.as_mut()?.first_mut()?;
+                    let resources = claim.spec.as_mut()?.resources.get_or_insert_with(Default::default);
+                    resources.requests = Some([("storage".to_owned(), Quantity("99Gi".to_owned()))].into());
+                    Some(())
+                }),
+                changed(base, |spec| {
+                    spec.template.spec.as_mut()?.containers.first_mut()?.image = Some("changed:1".to_owned());
+                    Some(())
+                }),
+                changed(base, |spec| {
+                    let init = spec.template.spec.as_mut()?.init_containers.as_mut()?.first_mut()?;
+                    init.args = Some(vec!["changed".to_owned()]);
+                    Some(())
+                }),
+                changed(base, |spec| {
+                    spec.template.spec.as_mut()?.volumes.as_mut()?.pop().map(drop)
+                }),
+                changed(base, |spec| {
+                    let metadata = spec.template.metadata.get_or_insert_with(Default::default);
+                    let annotations = metadata.annotations.get_or_insert_with(Default::default);
+                    annotations.insert("changed".to_owned(), "yes".to_owned());
+                    Some(())
+                }),
+            ];
+            assert!(changes.iter().filter(|change| change.is_some()).count() >= 4);
+            for target in changes.into_iter().flatten() {
+                let expected = patch(&base.to_value(), &target.to_value());
+                assert!(!expected.is_empty());
+                let (mut base_copy, mut target_copy) = (base.clone(), target.clone());
+                assert_eq!(patch_objects(&mut base_copy, &mut target_copy), expected);
+                assert!(
+                    base_copy == *base && target_copy == target,
+                    "the parts were not put back"
+                );
+            }
+        }
     }
 }
