@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::api::core::v1::Container;
 use serde_norway::{Mapping, Value};
 
 use crate::generate::{self, Object};
@@ -258,6 +259,14 @@ fn patch_objects(base: &mut Object, target: &mut Object) -> Vec<Value> {
         if base_pod.containers == target_pod.containers {
             base_parts.containers = std::mem::take(&mut base_pod.containers);
             target_parts.containers = std::mem::take(&mut target_pod.containers);
+        } else if same_names(&base_pod.containers, &target_pod.containers) {
+            // The same containers in the same order, some changed: within each pair, the equal fields that do not
+            // name the container. The diff pairs them by name (or position, the same here) either way.
+            for (base_container, target_container) in base_pod.containers.iter_mut().zip(&mut target_pod.containers) {
+                let (base_fields, target_fields) = take_equal_fields(base_container, target_container);
+                base_parts.container_fields.push(base_fields);
+                target_parts.container_fields.push(target_fields);
+            }
         }
     }
     let operations = patch(&base.to_value(), &target.to_value());
@@ -266,13 +275,99 @@ fn patch_objects(base: &mut Object, target: &mut Object) -> Vec<Value> {
     operations
 }
 
+fn same_names(base: &[Container], target: &[Container]) -> bool {
+    base.len() == target.len() && base.iter().zip(target).all(|(a, b)| a.name == b.name)
+}
+
+/// The fields of a container that are large and that [`patch_objects`] takes out of a pair when they are equal:
+/// none of them names the container.
+#[derive(Default)]
+struct ContainerFields {
+    command: Option<Vec<String>>,
+    args: Option<Vec<String>>,
+    env: Option<Vec<k8s_openapi::api::core::v1::EnvVar>>,
+    volume_mounts: Option<Vec<k8s_openapi::api::core::v1::VolumeMount>>,
+    probes: [Option<k8s_openapi::api::core::v1::Probe>; 3],
+    security_context: Option<k8s_openapi::api::core::v1::SecurityContext>,
+}
+
+/// Takes the equal [`ContainerFields`] out of both containers.
+fn take_equal_fields(base: &mut Container, target: &mut Container) -> (ContainerFields, ContainerFields) {
+    /// Both values, taken, if they are equal; else neither.
+    fn take_pair<T: PartialEq>(base: &mut Option<T>, target: &mut Option<T>) -> (Option<T>, Option<T>) {
+        if base == target {
+            (base.take(), target.take())
+        } else {
+            (None, None)
+        }
+    }
+    let command = take_pair(&mut base.command, &mut target.command);
+    let args = take_pair(&mut base.args, &mut target.args);
+    let env = take_pair(&mut base.env, &mut target.env);
+    let volume_mounts = take_pair(&mut base.volume_mounts, &mut target.volume_mounts);
+    let liveness = take_pair(&mut base.liveness_probe, &mut target.liveness_probe);
+    let readiness = take_pair(&mut base.readiness_probe, &mut target.readiness_probe);
+    let startup = take_pair(&mut base.startup_probe, &mut target.startup_probe);
+    let security_context = take_pair(&mut base.security_context, &mut target.security_context);
+    (
+        ContainerFields {
+            command: command.0,
+            args: args.0,
+            env: env.0,
+            volume_mounts: volume_mounts.0,
+            probes: [liveness.0, readiness.0, startup.0],
+            security_context: security_context.0,
+        },
+        ContainerFields {
+            command: command.1,
+            args: args.1,
+            env: env.1,
+            volume_mounts: volume_mounts.1,
+            probes: [liveness.1, readiness.1, startup.1],
+            security_context: security_context.1,
+        },
+    )
+}
+
+impl ContainerFields {
+    fn put_back(self, container: &mut Container) {
+        let [liveness, readiness, startup] = self.probes;
+        for (slot, value) in [
+            (&mut container.liveness_probe, liveness),
+            (&mut container.readiness_probe, readiness),
+            (&mut container.startup_probe, startup),
+        ] {
+            if value.is_some() {
+                *slot = value;
+            }
+        }
+        if self.command.is_some() {
+            container.command = self.command;
+        }
+        if self.args.is_some() {
+            container.args = self.args;
+        }
+        if self.env.is_some() {
+            container.env = self.env;
+        }
+        if self.volume_mounts.is_some() {
+            container.volume_mounts = self.volume_mounts;
+        }
+        if self.security_context.is_some() {
+            container.security_context = self.security_context;
+        }
+    }
+}
+
 /// The parts of a StatefulSet that [`patch_objects`] took out.
 #[derive(Default)]
 struct PodParts {
     claims: Option<Vec<k8s_openapi::api::core::v1::PersistentVolumeClaim>>,
-    init_containers: Option<Vec<k8s_openapi::api::core::v1::Container>>,
+    init_containers: Option<Vec<Container>>,
     volumes: Option<Vec<k8s_openapi::api::core::v1::Volume>>,
-    containers: Vec<k8s_openapi::api::core::v1::Container>,
+    containers: Vec<Container>,
+    /// For each container in order, when the containers were compared field by field.
+    container_fields: Vec<ContainerFields>,
 }
 
 impl PodParts {
@@ -295,6 +390,9 @@ impl PodParts {
             }
             if !self.containers.is_empty() {
                 pod.containers = self.containers;
+            }
+            for (fields, container) in self.container_fields.into_iter().zip(&mut pod.containers) {
+                fields.put_back(container);
             }
         }
     }
@@ -714,6 +812,18 @@ mod stateful_set_parts {
                 }),
                 changed(base, |spec| {
                     spec.template.spec.as_mut()?.containers.first_mut()?.image = Some("changed:1".to_owned());
+                    Some(())
+                }),
+                changed(base, |spec| {
+                    let container = spec.template.spec.as_mut()?.containers.last_mut()?;
+                    container.env.get_or_insert_with(Vec::new).pop();
+                    container.args = Some(vec!["changed".to_owned()]);
+                    Some(())
+                }),
+                changed(base, |spec| {
+                    let containers = &mut spec.template.spec.as_mut()?.containers;
+                    containers.first_mut()?.name = "renamed".to_owned();
+                    containers.first_mut()?.resources = None;
                     Some(())
                 }),
                 changed(base, |spec| {
