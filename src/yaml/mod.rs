@@ -421,6 +421,35 @@ pub(crate) fn has_pair(text: &str, first: u8, second: u8) -> bool {
 /// characters, a first line starting with a space (that needs an indentation indicator) or more
 /// than one trailing newline (that needs `|+`).
 fn fits_literal_block(text: &str) -> bool {
+    // One pass over the bytes (scripts are the longest strings written); text with non-ASCII characters goes to
+    // the rules as written, which the tests hold this to.
+    let bytes = text.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if matches!(first, b' ' | b'\n' | b'\t') || matches!(last, b' ' | b'\t') || text.ends_with("\n\n") {
+        return false;
+    }
+    let mut has_newline = false;
+    let mut previous = 0u8;
+    for &byte in bytes {
+        match byte {
+            // A line that ends with a space or tab.
+            b'\n' if matches!(previous, b' ' | b'\t') => return false,
+            b'\n' => has_newline = true,
+            b'\t' if previous == b'\n' => return false,
+            b'\t' => {}
+            0..=0x1f | 0x7f => return false,
+            0x80.. => return fits_literal_block_by_characters(text),
+            _ => {}
+        }
+        previous = byte;
+    }
+    has_newline
+}
+
+/// The rules of [`fits_literal_block`], character by character.
+fn fits_literal_block_by_characters(text: &str) -> bool {
     text.contains('\n')
         && !text.starts_with([' ', '\n', '\t'])
         && !text.contains("\n\t")
@@ -652,6 +681,40 @@ mod tests {
                 Value::String(text.to_owned())
             );
         }
+    }
+
+    #[test]
+    fn the_fast_literal_block_scan_agrees_with_the_rules() {
+        let pieces = [
+            "a",
+            " ",
+            "\t",
+            "\n",
+            "\r",
+            "é",
+            "\u{85}",
+            "\u{2028}",
+            "\u{7f}",
+            "#!/bin/sh",
+            "",
+        ];
+        let mut count = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for d in pieces {
+                        let text = format!("{a}{b}{c}{d}");
+                        assert_eq!(
+                            fits_literal_block(&text),
+                            fits_literal_block_by_characters(&text),
+                            "{text:?}"
+                        );
+                        count += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(count, 14_641);
     }
 
     #[test]
