@@ -84,16 +84,22 @@ pub fn documents(text: &str) -> Result<Vec<Value>, serde_norway::Error> {
 /// Every `*.yaml`/`*.yml` file below a directory, in path order; hidden directories and `skip` (if it
 /// is below) are not entered.
 pub fn yaml_files(dir: &Path, skip: Option<&Path>) -> Result<Vec<PathBuf>, Error> {
-    let skip = skip.and_then(|skip| skip.canonicalize().ok());
+    let skip = skip.and_then(|skip| Some((skip.canonicalize().ok()?, std::fs::metadata(skip).ok()?)));
+    // Only a directory can be `skip` and be entered (links below `dir` are not followed). One `stat` of each
+    // directory rules out the others before its path is resolved, which takes system calls per component.
+    let is_skip = |entry: &walkdir::DirEntry| {
+        skip.as_ref().is_some_and(|(path, metadata)| {
+            entry.file_type().is_dir()
+                && same_inode(entry.path(), metadata)
+                && entry.path().canonicalize().is_ok_and(|found| found == *path)
+        })
+    };
     let walker = walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|entry| {
             let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
-            let skipped = skip
-                .as_ref()
-                .is_some_and(|skip| entry.path().canonicalize().is_ok_and(|path| path == *skip));
-            !hidden && !skipped
+            !hidden && !is_skip(entry)
         });
     let mut files = Vec::new();
     for entry in walker {
@@ -107,6 +113,18 @@ pub fn yaml_files(dir: &Path, skip: Option<&Path>) -> Result<Vec<PathBuf>, Error
         }
     }
     Ok(files)
+}
+
+/// Whether `path` may be the file of `metadata`: the same device and inode (always, where there are none).
+#[cfg(unix)]
+fn same_inode(path: &Path, metadata: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).is_ok_and(|found| (found.dev(), found.ino()) == (metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &Path, _: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// Every document of the inputs: files, directories (every YAML file below them) and `-` (stdin,

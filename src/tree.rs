@@ -215,17 +215,34 @@ impl Drift {
     }
 }
 
+/// What one file of the tree is on disk.
+enum OnDisk {
+    Same,
+    Changed(Vec<u8>),
+    Missing,
+}
+
+/// Compares the tree with `out`: its files are read and the site directories walked on all the cores, the
+/// results put together in path order, so the report is the same however the work was split.
 fn compare(tree: &Tree, out: &Path) -> Result<Drift, Error> {
     let mut drift = Drift::default();
-    for (path, content) in tree {
+    let files: Vec<(&String, &Vec<u8>)> = tree.iter().collect();
+    let found = render::each_in_parallel(&files, |(path, content)| {
         let file = out.join(path);
-        match std::fs::read(&file) {
-            Ok(bytes) if bytes == *content => {}
-            Ok(bytes) => {
-                drift.changed.insert(path.clone(), bytes);
+        match differs(&file, content) {
+            Ok(None) => Ok(OnDisk::Same),
+            Ok(Some(bytes)) => Ok(OnDisk::Changed(bytes)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(OnDisk::Missing),
+            Err(error) => Err(Error::read(&file, error)),
+        }
+    });
+    for ((path, _), on_disk) in files.iter().zip(found) {
+        match on_disk? {
+            OnDisk::Same => {}
+            OnDisk::Changed(bytes) => {
+                drift.changed.insert((*path).clone(), bytes);
             }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => drift.missing.push(path.clone()),
-            Err(error) => return Err(Error::read(&file, error)),
+            OnDisk::Missing => drift.missing.push((*path).clone()),
         }
     }
     let sites: BTreeSet<&str> = tree
@@ -241,12 +258,21 @@ fn compare(tree: &Tree, out: &Path) -> Result<Drift, Error> {
         .collect::<Result<_, _>>()
         .map_err(|error| Error::read(out, error))?;
     entries.sort_by_key(|entry| entry.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !entry.path().is_dir() {
-            continue;
-        }
-        let generated = generated_files(out, &entry.path(), tree)?;
+    // The type read with the directory costs no system call; only a link is followed to see what it is.
+    let is_dir = |entry: &std::fs::DirEntry| match entry.file_type() {
+        Ok(kind) if kind.is_symlink() => entry.path().is_dir(),
+        Ok(kind) => kind.is_dir(),
+        Err(_) => entry.path().is_dir(),
+    };
+    let dirs: Vec<(String, PathBuf)> = entries
+        .iter()
+        .map(|entry| (entry.file_name().to_string_lossy().into_owned(), entry))
+        .filter(|(name, entry)| !name.starts_with('.') && is_dir(entry))
+        .map(|(name, entry)| (name, entry.path()))
+        .collect();
+    let walked = render::each_in_parallel(&dirs, |(_, dir)| generated_files(out, dir, tree));
+    for ((name, _), generated) in dirs.into_iter().zip(walked) {
+        let generated = generated?;
         if sites.contains(name.as_str()) {
             drift
                 .stray
@@ -256,6 +282,41 @@ fn compare(tree: &Tree, out: &Path) -> Result<Drift, Error> {
         }
     }
     Ok(drift)
+}
+
+thread_local! {
+    /// The buffer each thread reads the tree's files into: one allocation per thread, not one per file.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The content of `path` if it is not `expected`; `None` if it is. The file is read into a buffer one byte
+/// larger than `expected`, so a file of the expected size takes an open, two reads (the second finds the end)
+/// and a close: no `stat` for its size, as `fs::read` makes, and no allocation.
+fn differs(path: &Path, expected: &[u8]) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    READ_BUFFER.with_borrow_mut(|buffer| {
+        buffer.resize(buffer.len().max(expected.len() + 1), 0);
+        let room = &mut buffer[..=expected.len()];
+        let mut filled = 0;
+        while filled < room.len() {
+            match file.read(&mut room[filled..]) {
+                Ok(0) => break,
+                Ok(count) => filled += count,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        if filled == expected.len() && room[..filled] == *expected {
+            return Ok(None);
+        }
+        let mut bytes = room[..filled].to_vec();
+        if filled == room.len() {
+            // Longer than expected: the rest too, for the diff.
+            file.read_to_end(&mut bytes)?;
+        }
+        Ok(Some(bytes))
+    })
 }
 
 /// The files below `dir` that `render` wrote (they start with its header), relative to `out`. A file
@@ -299,17 +360,23 @@ fn starts_with_header(path: &Path) -> Result<bool, Error> {
 /// directory and hidden directories excluded), in path order. A document that looks like a spec
 /// with its kind misspelt is an error, not skipped: its site would silently stop being rendered.
 pub fn find_specs(inputs: &[PathBuf], out: &Path) -> Result<Vec<SpecSource>, Error> {
+    // Every file to read, named or found, in order; then they are read and parsed on all the cores, and what
+    // they hold put together in that order.
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            files.extend(yaml_files(input, Some(out))?.into_iter().map(|file| (file, false)));
+        } else {
+            files.push((input.clone(), true));
+        }
+    }
     let mut specs = Vec::new();
     let mut resources = Vec::new();
     let mut errors = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            for file in yaml_files(input, Some(out))? {
-                read_specs(&file, false, &mut specs, &mut resources, &mut errors);
-            }
-        } else {
-            read_specs(input, true, &mut specs, &mut resources, &mut errors);
-        }
+    for found in render::each_in_parallel(&files, |(file, named)| read_specs(file, *named)) {
+        specs.extend(found.specs);
+        resources.extend(found.resources);
+        errors.extend(found.errors);
     }
     // Each GatewayResource goes with the spec its spec.site names.
     for resource in resources {
@@ -340,21 +407,29 @@ pub fn find_specs(inputs: &[PathBuf], out: &Path) -> Result<Vec<SpecSource>, Err
     }
 }
 
-/// Adds the specs of one file. A YAML file found in a directory that does not parse is skipped
+/// What one input file holds.
+#[derive(Default)]
+struct FoundSpecs {
+    specs: Vec<SpecSource>,
+    resources: Vec<SpecSource>,
+    errors: Vec<String>,
+}
+
+/// The specs of one file. A YAML file found in a directory that does not parse is skipped
 /// unless it mentions the spec's kind (then it is a broken spec, and an error).
-fn read_specs(
-    path: &Path,
-    named: bool,
-    specs: &mut Vec<SpecSource>,
-    resources: &mut Vec<SpecSource>,
-    errors: &mut Vec<String>,
-) {
+fn read_specs(path: &Path, named: bool) -> FoundSpecs {
+    let mut found = FoundSpecs::default();
+    let FoundSpecs {
+        specs,
+        resources,
+        errors,
+    } = &mut found;
     let file = path.display().to_string();
     let text = match read_file(path) {
         Ok(text) => text,
         Err(error) => {
             errors.extend(error.lines());
-            return;
+            return found;
         }
     };
     match documents(&text) {
@@ -395,6 +470,7 @@ fn read_specs(
         }
         Err(_) => {}
     }
+    found
 }
 
 /// Why an object that is not an `IgnitionCluster` looks like one with its kind misspelt: our

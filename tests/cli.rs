@@ -317,6 +317,142 @@ fn render_reports_and_prunes_sites_whose_spec_is_gone_or_misspelt_and_keeps_user
 }
 
 #[test]
+fn render_never_reads_specs_from_its_output_directory_however_it_is_spelt() {
+    let dir = scratch("out-inside-inputs");
+    let sites = dir.join("sites");
+    std::fs::create_dir_all(sites.join("plant-c")).unwrap();
+    std::fs::write(sites.join("plant-c/ignition.yaml"), read(PLANT_C)).unwrap();
+    // A spec in the output directory would be one more site if it were read.
+    let decoy = sites.join("rendered/decoy/ignition.yaml");
+    std::fs::create_dir_all(decoy.parent().unwrap()).unwrap();
+    std::fs::write(&decoy, read(PLANT_C).replace("name: plant-c", "name: plant-x")).unwrap();
+    let out = sites.join("plant-c/../rendered");
+    let first = render(&sites, &out, &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(!sites.join("rendered/plant-x").exists());
+    let check = render(&sites, &sites.join("rendered"), &["--check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    // With the output elsewhere, the decoy is an input like any other (so the test can see it read).
+    let other = dir.join("elsewhere");
+    let wide = render(&sites, &other, &[]);
+    assert_eq!(wide.status.code(), Some(0), "{}", stderr(&wide));
+    assert!(other.join("plant-x").is_dir());
+}
+
+#[test]
+fn check_reports_drift_in_every_site_in_path_order_and_shows_whole_files() {
+    // The tree is compared on several threads; the report must still list every path in order, and a file
+    // longer or shorter than the rendered one must be read whole for its diff.
+    let dir = scratch("check-order");
+    let sites = dir.join("sites");
+    let out = dir.join("rendered");
+    for site in ["plant-c", "plant-d"] {
+        std::fs::create_dir_all(sites.join(site)).unwrap();
+        std::fs::copy(
+            repo_root().join(format!("examples/sites/{site}/ignition.yaml")),
+            sites.join(format!("{site}/ignition.yaml")),
+        )
+        .unwrap();
+    }
+    assert_eq!(render(&sites, &out, &[]).status.code(), Some(0));
+    let generated: Vec<String> = files_below(&out)
+        .into_iter()
+        .filter(|file| file.ends_with(".yaml") && !file.ends_with("kustomization.yaml"))
+        .collect();
+    let in_site = |site: &str| -> Vec<String> {
+        generated
+            .iter()
+            .filter(|file| file.starts_with(&format!("{site}/")))
+            .cloned()
+            .collect()
+    };
+    let (plant_c, plant_d) = (in_site("plant-c"), in_site("plant-d"));
+    assert!(plant_c.len() > 6 && plant_d.len() > 6);
+    // Given in reverse, so that an order taken from here would show.
+    let missing = [
+        &plant_d[plant_d.len() - 1],
+        &plant_d[0],
+        &plant_c[plant_c.len() - 1],
+        &plant_c[0],
+    ];
+    let (longer, shorter, same_size) = (&plant_d[1], &plant_c[plant_c.len() / 2], &plant_c[1]);
+    let stray = [
+        "plant-d/overlays/prod/zz-stray.yaml",
+        "plant-d/base/aa-stray.yaml",
+        "plant-c/overlays/dev/aa-stray.yaml",
+        "plant-c/base/zz-stray.yaml",
+    ];
+    for file in missing {
+        std::fs::remove_file(out.join(file)).unwrap();
+    }
+    let tail = "# appended by hand, longer than any buffer sized from the rendered file\n".repeat(200);
+    std::fs::write(out.join(longer), read(out.join(longer)) + &tail).unwrap();
+    let text = read(out.join(shorter));
+    std::fs::write(out.join(shorter), &text[..text.len() / 2]).unwrap();
+    let text = read(out.join(same_size));
+    std::fs::write(out.join(same_size), text.replacen("apiVersion", "apiversion", 1)).unwrap();
+    for file in stray {
+        std::fs::write(
+            out.join(file),
+            format!("{}kind: ConfigMap\n", ignition_krm::render::HEADER),
+        )
+        .unwrap();
+    }
+    let sorted = |files: &[&String]| -> Vec<String> {
+        let mut files: Vec<String> = files.iter().map(|file| out.join(file).display().to_string()).collect();
+        files.sort();
+        files
+    };
+
+    let json = render(&sites, &out, &["--check", "--output", "json"]);
+    assert_eq!(json.status.code(), Some(1), "{}", stderr(&json));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let list = |key: &str| -> Vec<String> {
+        report[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|path| path.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(list("changed"), sorted(&[longer, shorter, same_size]));
+    assert_eq!(list("missing"), sorted(&missing));
+    let stray_paths: Vec<String> = stray.iter().map(|file| (*file).to_owned()).collect();
+    assert_eq!(list("stray"), sorted(&stray_paths.iter().collect::<Vec<_>>()));
+
+    let check = render(&sites, &out, &["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    let text = stdout(&check);
+    let at = |needle: String| text.find(&needle).unwrap_or_else(|| panic!("{needle} not in {text}"));
+    let changed_at: Vec<usize> = list("changed")
+        .into_iter()
+        .map(|path| at(format!("--- {path}\n")))
+        .collect();
+    let missing_at: Vec<usize> = list("missing")
+        .into_iter()
+        .map(|path| at(format!("missing: {path}\n")))
+        .collect();
+    let stray_at: Vec<usize> = list("stray")
+        .into_iter()
+        .map(|path| at(format!("stray: {path}\n")))
+        .collect();
+    let positions = [changed_at, missing_at, stray_at].concat();
+    assert!(positions.is_sorted(), "{text}");
+    assert_eq!(text.matches("\n-# appended by hand").count(), 200, "{text}");
+    assert!(text.contains("-apiversion"), "{text}");
+    assert!(
+        stderr(&check).contains("3 changed, 4 missing, 4 stray"),
+        "{}",
+        stderr(&check)
+    );
+    assert_eq!(
+        stdout(&render(&sites, &out, &["--check"])),
+        text,
+        "the report changed between runs"
+    );
+}
+
+#[test]
 fn render_refuses_to_lose_an_object_next_to_a_spec() {
     let dir = scratch("render-other-documents");
     std::fs::write(
