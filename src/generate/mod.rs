@@ -177,7 +177,16 @@ impl<'a> Objects<'a> {
             owner_id(self.site.namespace.as_deref(), &self.site.name),
         );
         // kpt writes each object to this file; kustomize drops the annotation from its output.
-        let path = format!("ignition/{}/{}-{name}.yaml", self.site.name, kind.to_ascii_lowercase());
+        let path = [
+            "ignition/",
+            &self.site.name,
+            "/",
+            &kind.to_ascii_lowercase(),
+            "-",
+            &name,
+            ".yaml",
+        ]
+        .concat();
         annotations.insert(PATH_ANNOTATION.to_owned(), path);
         annotations.insert(INDEX_ANNOTATION.to_owned(), "0".to_owned());
         if holds_substitution(&object) {
@@ -379,13 +388,12 @@ mod substitution {
 
 /// Adds a skip under the next free `checkov.io/skip<N>` key.
 fn add_checkov_skip(annotations: &mut BTreeMap<String, String>, skip: &CheckovSkip) {
-    let number = (1..)
-        .find(|number| !annotations.contains_key(&format!("{CHECKOV_SKIP_PREFIX}{number}")))
+    // Keys built without the formatting machinery: every object of a site without a namespace gets one.
+    let key = (1u32..)
+        .map(|number| [CHECKOV_SKIP_PREFIX, &number.to_string()].concat())
+        .find(|key| !annotations.contains_key(key))
         .unwrap_or_default();
-    annotations.insert(
-        format!("{CHECKOV_SKIP_PREFIX}{number}"),
-        format!("{}={}", skip.check, skip.reason),
-    );
+    annotations.insert(key, [skip.check, "=", skip.reason].concat());
 }
 
 /// The labels on every object of a tier (or of the site, with no tier).

@@ -16,25 +16,25 @@ pub fn service_account(site: &Site) -> String {
 }
 
 pub fn scripts_config_map(site: &Site) -> String {
-    format!("{}-scripts", site.name)
+    [&site.name, "-scripts"].concat()
 }
 
 pub fn statefulset(site: &Site, tier: &Tier) -> String {
-    format!("{}-{}", site.name, tier.kind.component())
+    [&site.name, "-", tier.kind.component()].concat()
 }
 
 pub fn environment_config_map(site: &Site, tier: &Tier) -> String {
-    format!("{}-env", statefulset(site, tier))
+    statefulset(site, tier) + "-env"
 }
 
 /// The 8.3 gateway resources of a tier (`GatewayResource` items).
 pub fn resources_config_map(site: &Site, tier: &Tier) -> String {
-    format!("{}-resources", statefulset(site, tier))
+    statefulset(site, tier) + "-resources"
 }
 
 /// The governing Service of a StatefulSet.
 pub fn headless_service(site: &Site, tier: &Tier) -> String {
-    format!("{}-headless", statefulset(site, tier))
+    statefulset(site, tier) + "-headless"
 }
 
 /// The Service that clients of a tier use: users for a user-facing tier, admins for the backend.
@@ -52,7 +52,7 @@ pub fn role(ordinal: u32) -> &'static str {
 }
 
 pub fn role_service(site: &Site, tier: &Tier, ordinal: u32) -> String {
-    format!("{}-{}", statefulset(site, tier), role(ordinal))
+    statefulset(site, tier) + "-" + role(ordinal)
 }
 
 pub fn pod(site: &Site, tier: &Tier, ordinal: u32) -> String {
@@ -75,27 +75,27 @@ pub fn tier_service_account(site: &Site, tier: &Tier) -> String {
 
 /// The Role and RoleBinding that let a pair's pods set their own active label.
 pub fn labeler_role(site: &Site, tier: &Tier) -> String {
-    format!("{}-labeler", statefulset(site, tier))
+    statefulset(site, tier) + "-labeler"
 }
 
 /// The self-signed Issuer that signs the Gateway Network CA.
 pub fn gan_root_issuer(site: &Site) -> String {
-    format!("{}-gan-selfsigned", site.name)
+    [&site.name, "-gan-selfsigned"].concat()
 }
 
 /// The Gateway Network CA: its Certificate, its Secret and the Issuer that signs with it.
 pub fn gan_ca(site: &Site) -> String {
-    format!("{}-gan-ca", site.name)
+    [&site.name, "-gan-ca"].concat()
 }
 
 /// A tier's Gateway Network Certificate.
 pub fn gan_certificate(site: &Site, tier: &Tier) -> String {
-    format!("{}-gan", statefulset(site, tier))
+    statefulset(site, tier) + "-gan"
 }
 
 /// The Secret with a tier's keystore (`keystore.p12`) and the CA (`ca.crt`).
 pub fn gan_tls_secret(site: &Site, tier: &Tier) -> String {
-    format!("{}-gan-tls", statefulset(site, tier))
+    statefulset(site, tier) + "-gan-tls"
 }
 
 pub fn http_route(site: &Site) -> String {

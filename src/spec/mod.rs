@@ -20,6 +20,7 @@ mod types;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use serde::Deserialize as _;
 use serde_norway::Value;
 
 pub use content::{ContentSettings, ModuleSettings, ModuleSource, ProjectSettings};
@@ -225,7 +226,8 @@ fn load_base(object: &Value) -> Result<Site, Vec<Problem>> {
     schema_check::check(schema_check::BUILT_IN, object, "", &mut problems);
     check_tiers_fit_architecture(object, &mut problems);
     if problems.is_empty() {
-        let cluster: IgnitionCluster = serde_norway::from_value(object.clone())
+        // Read from the borrowed value: a copy to read from would be another tree of the whole spec.
+        let cluster = IgnitionCluster::deserialize(object)
             .map_err(|error| vec![Problem::new("spec", format!("cannot be read: {error}"))])?;
         return site::resolve(&cluster);
     }

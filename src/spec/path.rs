@@ -58,10 +58,11 @@ impl From<&FieldPath> for String {
 
 /// Joins a field path the way kpt and kubectl print them; keys that are not plain words are quoted.
 pub fn join(path: &str, key: &str) -> String {
-    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     match (path.is_empty(), plain) {
         (true, true) => key.to_owned(),
-        (false, true) => format!("{path}.{key}"),
+        // Joined without the formatting machinery: validation joins a path for every field it visits.
+        (false, true) => [path, ".", key].concat(),
         (_, false) => format!("{path}[{key:?}]"),
     }
 }
