@@ -217,6 +217,22 @@ fn render(sites: &Path, out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `dir/sites` with copies of the two example specs, rendered into `dir/rendered`.
+fn rendered_examples(dir: &Path) -> (PathBuf, PathBuf) {
+    let sites = dir.join("sites");
+    let out = dir.join("rendered");
+    for site in ["plant-c", "plant-d"] {
+        std::fs::create_dir_all(sites.join(site)).unwrap();
+        std::fs::copy(
+            repo_root().join(format!("examples/sites/{site}/ignition.yaml")),
+            sites.join(format!("{site}/ignition.yaml")),
+        )
+        .unwrap();
+    }
+    assert_eq!(render(&sites, &out, &[]).status.code(), Some(0));
+    (sites, out)
+}
+
 fn files_below(dir: &Path) -> Vec<String> {
     let mut files: Vec<String> = walkdir::WalkDir::new(dir)
         .into_iter()
@@ -230,17 +246,7 @@ fn files_below(dir: &Path) -> Vec<String> {
 #[test]
 fn render_reports_and_prunes_sites_whose_spec_is_gone_or_misspelt_and_keeps_user_files() {
     let dir = scratch("orphans");
-    let sites = dir.join("sites");
-    let out = dir.join("rendered");
-    for site in ["plant-c", "plant-d"] {
-        std::fs::create_dir_all(sites.join(site)).unwrap();
-        std::fs::copy(
-            repo_root().join(format!("examples/sites/{site}/ignition.yaml")),
-            sites.join(format!("{site}/ignition.yaml")),
-        )
-        .unwrap();
-    }
-    assert_eq!(render(&sites, &out, &[]).status.code(), Some(0));
+    let (sites, out) = rendered_examples(&dir);
     let users = out.join("plant-d/overlays/prod/extras/kustomization.yaml");
     std::fs::create_dir_all(users.parent().unwrap()).unwrap();
     std::fs::write(&users, "resources: [sealedsecret.yaml]\n").unwrap();
@@ -344,17 +350,7 @@ fn check_reports_drift_in_every_site_in_path_order_and_shows_whole_files() {
     // The tree is compared on several threads; the report must still list every path in order, and a file
     // longer or shorter than the rendered one must be read whole for its diff.
     let dir = scratch("check-order");
-    let sites = dir.join("sites");
-    let out = dir.join("rendered");
-    for site in ["plant-c", "plant-d"] {
-        std::fs::create_dir_all(sites.join(site)).unwrap();
-        std::fs::copy(
-            repo_root().join(format!("examples/sites/{site}/ignition.yaml")),
-            sites.join(format!("{site}/ignition.yaml")),
-        )
-        .unwrap();
-    }
-    assert_eq!(render(&sites, &out, &[]).status.code(), Some(0));
+    let (sites, out) = rendered_examples(&dir);
     let generated: Vec<String> = files_below(&out)
         .into_iter()
         .filter(|file| file.ends_with(".yaml") && !file.ends_with("kustomization.yaml"))

@@ -172,6 +172,29 @@ impl<'a> NodeWriter<'a> {
     }
 }
 
+/// The serializer methods of the numbers a `serde_norway::Number` holds, each handing it to `self.number`.
+macro_rules! numbers {
+    () => {
+        numbers!(
+            serialize_i8(i8),
+            serialize_i16(i16),
+            serialize_i32(i32),
+            serialize_i64(i64),
+            serialize_u8(u8),
+            serialize_u16(u16),
+            serialize_u32(u32),
+            serialize_u64(u64),
+            serialize_f32(f32),
+            serialize_f64(f64)
+        );
+    };
+    ($($method:ident($type:ty)),*) => {
+        $(fn $method(self, v: $type) -> Result<(), Error> {
+            self.number(v.into())
+        })*
+    };
+}
+
 impl<'a> ser::Serializer for NodeWriter<'a> {
     type Ok = ();
     type Error = Error;
@@ -186,41 +209,12 @@ impl<'a> ser::Serializer for NodeWriter<'a> {
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.scalar(&Value::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.number(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.number(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.number(v.into())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.number(v.into())
-    }
+    numbers!();
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
         self.built(ser::Serializer::serialize_i128(ValueSerializer, v))
     }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.number(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.number(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.number(v.into())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.number(v.into())
-    }
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
         self.built(ser::Serializer::serialize_u128(ValueSerializer, v))
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.number(v.into())
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        self.number(v.into())
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
         self.text(v.encode_utf8(&mut [0; 4]))
@@ -558,6 +552,10 @@ struct KeyWriter<'m, 'a> {
 }
 
 impl<'m, 'a> KeyWriter<'m, 'a> {
+    fn number(self, number: Number) -> Result<(), Error> {
+        self.scalar(Ok(Value::Number(number)))
+    }
+
     fn scalar(self, key: Result<Value, Error>) -> Result<(), Error> {
         let key = key?;
         self.map.key_with(|out| super::write_key(out, &key));
@@ -638,41 +636,12 @@ impl<'m, 'a> ser::Serializer for KeyWriter<'m, 'a> {
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.scalar(Ok(Value::Bool(v)))
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
-    }
+    numbers!();
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
         self.scalar(ser::Serializer::serialize_i128(ValueSerializer, v))
     }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
-    }
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
         self.scalar(ser::Serializer::serialize_u128(ValueSerializer, v))
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        self.scalar(Ok(v.into()))
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
         self.map.text_key(v.encode_utf8(&mut [0; 4]));
