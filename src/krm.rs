@@ -1138,15 +1138,16 @@ pub fn strip_orchestrator_annotations(item: &mut Value) {
     let Some(Value::Mapping(annotations)) = metadata.get_mut("annotations") else {
         return;
     };
-    annotations.retain(|key, _| {
-        let key = key.as_str().unwrap_or_default();
-        !(key.starts_with(INTERNAL_ANNOTATION_PREFIX)
-            || key == LEGACY_PATH_ANNOTATION
-            || key == LEGACY_INDEX_ANNOTATION)
-    });
+    annotations.retain(|key, _| !is_orchestrator_annotation(key.as_str().unwrap_or_default()));
     if annotations.is_empty() {
         metadata.remove("annotations");
     }
+}
+
+/// Whether an annotation is the orchestrator's bookkeeping (kpt's and kustomize's path and index), which output
+/// that leaves the KRM pipeline does not carry.
+pub fn is_orchestrator_annotation(key: &str) -> bool {
+    key.starts_with(INTERNAL_ANNOTATION_PREFIX) || key == LEGACY_PATH_ANNOTATION || key == LEGACY_INDEX_ANNOTATION
 }
 
 /// The longest text a message carries from the input; a 10 MB name must not become a 10 MB line.

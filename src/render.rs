@@ -189,15 +189,17 @@ fn render_overlay(dir: &str, base: &mut [Object], environment: Option<Vec<Object
         resources.push(EXTRAS.to_owned());
     }
     let mut patches = Vec::new();
-    let same_as_base = environment.is_none();
-    let mut environment = environment.unwrap_or_default();
+    // The base's own objects: no patch, no object of its own.
+    let Some(mut environment) = environment else {
+        tree.insert(format!("{dir}/{KUSTOMIZATION}"), kustomization(&resources, &patches));
+        return;
+    };
     let mut by_identity: BTreeMap<ObjectId, &mut Object> =
         environment.iter_mut().map(|object| (object.id(), object)).collect();
     for object in base.iter_mut() {
         let id = object.id();
         let file = id.file_name();
         match by_identity.get_mut(&id) {
-            None if same_as_base => continue,
             // Most objects are the same in every environment: the typed objects say so far more cheaply than
             // the JSON diff of their values would.
             Some(changed) if *object == **changed => continue,
@@ -243,19 +245,14 @@ fn patch_objects(base: &mut Object, target: &mut Object) -> Vec<Value> {
     };
     let mut base_parts = PodParts::default();
     let mut target_parts = PodParts::default();
-    if base_spec.volume_claim_templates == target_spec.volume_claim_templates {
-        base_parts.claims = base_spec.volume_claim_templates.take();
-        target_parts.claims = target_spec.volume_claim_templates.take();
-    }
+    (base_parts.claims, target_parts.claims) = take_pair(
+        &mut base_spec.volume_claim_templates,
+        &mut target_spec.volume_claim_templates,
+    );
     if let (Some(base_pod), Some(target_pod)) = (base_spec.template.spec.as_mut(), target_spec.template.spec.as_mut()) {
-        if base_pod.init_containers == target_pod.init_containers {
-            base_parts.init_containers = base_pod.init_containers.take();
-            target_parts.init_containers = target_pod.init_containers.take();
-        }
-        if base_pod.volumes == target_pod.volumes {
-            base_parts.volumes = base_pod.volumes.take();
-            target_parts.volumes = target_pod.volumes.take();
-        }
+        (base_parts.init_containers, target_parts.init_containers) =
+            take_pair(&mut base_pod.init_containers, &mut target_pod.init_containers);
+        (base_parts.volumes, target_parts.volumes) = take_pair(&mut base_pod.volumes, &mut target_pod.volumes);
         if base_pod.containers == target_pod.containers {
             base_parts.containers = std::mem::take(&mut base_pod.containers);
             target_parts.containers = std::mem::take(&mut target_pod.containers);
@@ -279,6 +276,15 @@ fn same_names(base: &[Container], target: &[Container]) -> bool {
     base.len() == target.len() && base.iter().zip(target).all(|(a, b)| a.name == b.name)
 }
 
+/// Both values, taken out, if they are equal; else neither (both stay where they are).
+fn take_pair<T: PartialEq>(base: &mut Option<T>, target: &mut Option<T>) -> (Option<T>, Option<T>) {
+    if base == target {
+        (base.take(), target.take())
+    } else {
+        (None, None)
+    }
+}
+
 /// The fields of a container that are large and that [`patch_objects`] takes out of a pair when they are equal:
 /// none of them names the container.
 #[derive(Default)]
@@ -293,14 +299,6 @@ struct ContainerFields {
 
 /// Takes the equal [`ContainerFields`] out of both containers.
 fn take_equal_fields(base: &mut Container, target: &mut Container) -> (ContainerFields, ContainerFields) {
-    /// Both values, taken, if they are equal; else neither.
-    fn take_pair<T: PartialEq>(base: &mut Option<T>, target: &mut Option<T>) -> (Option<T>, Option<T>) {
-        if base == target {
-            (base.take(), target.take())
-        } else {
-            (None, None)
-        }
-    }
     let command = take_pair(&mut base.command, &mut target.command);
     let args = take_pair(&mut base.args, &mut target.args);
     let env = take_pair(&mut base.env, &mut target.env);

@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 use serde_norway::Value;
 
 use super::custom::{Certificate, HttpRoute, Issuer};
-use crate::krm::{INTERNAL_ANNOTATION_PREFIX, LEGACY_INDEX_ANNOTATION, LEGACY_PATH_ANNOTATION};
+use crate::krm::is_orchestrator_annotation;
 use crate::object_id::ObjectId;
 use crate::yaml::serializer;
 
@@ -125,11 +125,7 @@ impl Object {
         let Some(annotations) = &mut metadata.annotations else {
             return;
         };
-        annotations.retain(|key, _| {
-            !(key.starts_with(INTERNAL_ANNOTATION_PREFIX)
-                || key == LEGACY_PATH_ANNOTATION
-                || key == LEGACY_INDEX_ANNOTATION)
-        });
+        annotations.retain(|key, _| !is_orchestrator_annotation(key));
         if annotations.is_empty() {
             metadata.annotations = None;
         }
