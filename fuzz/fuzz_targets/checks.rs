@@ -16,18 +16,26 @@ pub fn resource_list(data: &[u8]) {
         return;
     };
     let outcome = function::process(list);
-    for written in [
-        krm::write_with_source(&outcome.items, &outcome.source, &outcome.results),
-        krm::write(&outcome.items, &outcome.results),
-    ] {
+    // The items passed through, then the generated objects, as the output holds them.
+    let items: Vec<Value> = outcome.items.iter().cloned().chain(outcome.generated_items()).collect();
+    let mut copied = Vec::new();
+    krm::write_with_source_to(
+        &mut copied,
+        &outcome.items,
+        &outcome.generated,
+        &outcome.source,
+        &outcome.results,
+    )
+    .unwrap();
+    for written in [String::from_utf8(copied).unwrap(), outcome.write()] {
         let reread =
             krm::read(&written).unwrap_or_else(|error| panic!("our output does not read back: {error}\n{written}"));
         assert_eq!(
             reread.items.len(),
-            outcome.items.len(),
+            items.len(),
             "items lost on the round trip:\n{written}"
         );
-        for (read, item) in reread.items.iter().zip(&outcome.items) {
+        for (read, item) in reread.items.iter().zip(&items) {
             assert!(yaml::same(read, item), "an item changed on the round trip:\n{written}");
         }
         let results: Value = serde_norway::from_str::<Value>(&written).unwrap()["results"].clone();
