@@ -168,15 +168,24 @@ pub fn manifests(inputs: &[PathBuf], choice: Choice) -> Result<Status, Error> {
 /// no name for a spec that has environments. A spec with problems of its own is left to the function,
 /// which reports them all.
 fn check_choice(object: &Value, name: Option<&str>, given_as: &str, how: &str) -> Option<String> {
-    let loaded = spec::load_all(object).ok()?;
-    let known = loaded.environment_names().join(", ");
-    match name {
-        None if !loaded.environments.is_empty() => Some(format!(
+    // The names are read from the object, and the spec is loaded only to confirm a problem: loading it is a second
+    // validation of the whole spec, which the function does anyway. Once it loads, its environments are exactly the
+    // string keys of `spec.environments`.
+    let mut names: Vec<&str> = object
+        .get("spec")
+        .and_then(|spec| spec.get("environments"))
+        .and_then(Value::as_mapping)
+        .map(|environments| environments.keys().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    names.sort_unstable();
+    let known = names.join(", ");
+    let problem = match name {
+        None if !names.is_empty() => Some(format!(
             "{}: the spec has environments ({known}) and none was chosen: {how} to one of them, or to {} for the base spec",
             spec::FieldPath::spec().field("environments"),
             spec::BASE_ENVIRONMENT
         )),
-        Some(name) if name != spec::BASE_ENVIRONMENT && !loaded.environments.contains_key(name) => {
+        Some(name) if name != spec::BASE_ENVIRONMENT && !names.contains(&name) => {
             let known = if known.is_empty() {
                 "the spec has no spec.environments".to_owned()
             } else {
@@ -188,7 +197,8 @@ fn check_choice(object: &Value, name: Option<&str>, given_as: &str, how: &str) -
             ))
         }
         _ => None,
-    }
+    };
+    problem.filter(|_| spec::load_all(object).is_ok())
 }
 
 fn set_annotation(object: &mut Value, key: &str, value: &str) {

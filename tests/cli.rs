@@ -109,6 +109,18 @@ fn a_spec_with_environments_needs_an_environment_or_base() {
     // A spec without environments needs no choice.
     let plain = run(&["manifests", "bases/failover/spec/ignition.yaml"]);
     assert_eq!(plain.status.code(), Some(0), "{}", stderr(&plain));
+
+    // A spec with a problem of its own is reported for that problem, not for the choice.
+    let dir = scratch("choice-and-problem");
+    let spec = dir.join("ignition.yaml");
+    std::fs::write(
+        &spec,
+        read(PLANT_C).replace("architecture: scaleout", "architecture: scaleoot"),
+    )
+    .unwrap();
+    let both = run(&["manifests", spec.to_str().unwrap(), "--environment", "prdo"]);
+    let message = assert_refused(&both, &["spec.architecture"]);
+    assert!(!message.contains("prdo"), "{message}");
 }
 
 #[test]

@@ -174,12 +174,24 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
         .current(format!("{api_version}/{kind}"))
         .proposed(format!("{API_VERSION}/{KIND}"))]);
     }
-    let mut base_object = object.clone();
-    let overrides = base_object
-        .get_mut("spec")
-        .and_then(Value::as_mapping_mut)
-        .and_then(|spec| spec.remove("environments"));
-    let base = load_base(&base_object);
+    // Only a spec with environments is copied to take them out: most have none, and a copy is a second tree.
+    let has_environments = object
+        .get("spec")
+        .and_then(Value::as_mapping)
+        .is_some_and(|spec| spec.contains_key("environments"));
+    let without_environments;
+    let (base_object, overrides) = if has_environments {
+        let mut copy = object.clone();
+        let overrides = copy
+            .get_mut("spec")
+            .and_then(Value::as_mapping_mut)
+            .and_then(|spec| spec.remove("environments"));
+        without_environments = copy;
+        (&without_environments, overrides)
+    } else {
+        (object, None)
+    };
+    let base = load_base(base_object);
     let base_problems = base.as_ref().err().cloned().unwrap_or_default();
     let mut problems = base_problems.clone();
     let mut environments = BTreeMap::new();
@@ -191,7 +203,7 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
                     problems.push(Problem::new(environments_path(), "environment names must be strings"));
                     continue;
                 };
-                match load_environment(&base_object, name, patch, &base_problems) {
+                match load_environment(base_object, name, patch, &base_problems) {
                     Ok(site) => {
                         environments.insert(name.to_owned(), site);
                     }
