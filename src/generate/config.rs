@@ -121,22 +121,35 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
 }
 
 /// A digest of ConfigMaps' data (FNV-1a, 64 bits): stable across runs and platforms, so the pod
-/// template changes exactly when what the pods read changes.
-pub fn digest(config_maps: &[&ConfigMap]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    for config_map in config_maps {
+/// template changes exactly when what the pods read changes. It is fed one ConfigMap at a time, so the
+/// ConfigMap every tier shares (the scripts, the longest data) is read once and its state copied.
+#[derive(Debug, Clone, Copy)]
+pub struct Digest(u64);
+
+impl Digest {
+    pub fn new() -> Self {
+        Digest(0xcbf2_9ce4_8422_2325)
+    }
+
+    /// The digest with a ConfigMap's data fed in, key and value each followed by a zero byte.
+    pub fn with(mut self, config_map: &ConfigMap) -> Self {
         for (key, value) in config_map.data.iter().flatten() {
-            feed(key.as_bytes());
-            feed(&[0]);
-            feed(value.as_bytes());
-            feed(&[0]);
+            self.feed(key.as_bytes());
+            self.feed(&[0]);
+            self.feed(value.as_bytes());
+            self.feed(&[0]);
+        }
+        self
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    format!("{hash:016x}")
+
+    pub fn hex(self) -> String {
+        format!("{:016x}", self.0)
+    }
 }
