@@ -315,11 +315,42 @@ fn plain(text: &str) -> Option<Value> {
     if text.len() < 20 && text.bytes().all(|b| b.is_ascii_digit()) && (first != b'0' || text.len() == 1) {
         return text.parse::<u64>().ok().map(Value::from);
     }
-    // Numbers of other forms, `~`, paths, `$(VAR)`: one scalar read by serde_norway itself.
+    // serde_norway reads a plain scalar as null, a boolean or a number only if every byte could be part of one
+    // (Rust's integer and float syntax, `0x`/`0o`/`0b`, `inf`, `infinity` and `nan` in any case, `.inf`, `~`):
+    // with any other byte (`4Gi`, `500m`, a path, `$(VAR)`) it is a string. A byte outside this generous set
+    // settles it without a parser.
+    if !text.bytes().all(could_be_in_a_number) {
+        return Some(Value::String(text.to_owned()));
+    }
+    // Numbers of other forms, `~`: one scalar read by serde_norway itself.
     match serde_norway::from_str::<Value>(text).ok()? {
         value @ (Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_)) => Some(value),
         _ => None,
     }
+}
+
+/// Whether a byte may appear in a plain scalar that serde_norway reads as null, a boolean or a number.
+fn could_be_in_a_number(byte: u8) -> bool {
+    byte.is_ascii_hexdigit()
+        || matches!(
+            byte,
+            b'x' | b'X'
+                | b'o'
+                | b'O'
+                | b'i'
+                | b'I'
+                | b'n'
+                | b'N'
+                | b't'
+                | b'T'
+                | b'y'
+                | b'Y'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'_'
+                | b'~'
+        )
 }
 
 /// `'...'` on one line, `''` standing for a quote.
@@ -467,6 +498,33 @@ mod tests {
         }
     }
 
+    /// Every plain scalar with a byte outside [`could_be_in_a_number`] is a string to serde_norway: all of up to
+    /// three bytes over the bytes of numbers, of `inf` and `nan`, and a few others.
+    #[test]
+    fn only_number_bytes_make_anything_but_a_string() {
+        let alphabet = b"019aefinstyAFINTYGmxXoObB.+-_~/$";
+        let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut checked = 0;
+        for _ in 0..3 {
+            let longer: Vec<Vec<u8>> = texts
+                .iter()
+                .flat_map(|text| alphabet.iter().map(move |&byte| [text.as_slice(), &[byte]].concat()))
+                .collect();
+            for text in &longer {
+                if text.iter().all(|&byte| could_be_in_a_number(byte)) {
+                    continue;
+                }
+                let text = std::str::from_utf8(text).unwrap();
+                if let Ok(value) = serde_norway::from_str::<Value>(&format!("k: {text}\n")) {
+                    assert!(value["k"].is_string(), "{text:?} is {:?}", value["k"]);
+                    checked += 1;
+                }
+            }
+            texts = longer;
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
     #[test]
     fn scalars_resolve_like_serde_norway() {
         for scalar in [
@@ -501,6 +559,21 @@ mod tests {
             "x{y}",
             "c,d",
             "é",
+            "4Gi",
+            "500m",
+            "1e+3",
+            "1.5e-3",
+            "1E5",
+            "inf",
+            "-inf",
+            "Infinity",
+            "nan",
+            "NaN",
+            "1_000",
+            "0b101",
+            "+.5",
+            "0xG",
+            "9Gi9",
         ] {
             for text in [
                 format!("k: {scalar}\n"),
