@@ -71,6 +71,11 @@ pub fn emit_with(write: impl FnOnce(&mut io::StdoutLock<'static>) -> io::Result<
 
 /// The non-empty YAML documents of a text.
 pub fn documents(text: &str) -> Result<Vec<Value>, serde_norway::Error> {
+    // A file of one block-style document (most specs) goes to the fast reader, which reads exactly what
+    // serde_norway reads or gives up; a leading `---` line is the same document to serde_norway.
+    if let Some(value) = crate::block_yaml::parse(text.strip_prefix("---\n").unwrap_or(text)) {
+        return Ok(if value.is_null() { Vec::new() } else { vec![value] });
+    }
     let mut documents = Vec::new();
     for document in serde_norway::Deserializer::from_str(text) {
         let value = Value::deserialize(document)?;
