@@ -427,7 +427,8 @@ fn plain(text: &str) -> Option<Value> {
     // (Rust's integer and float syntax, `0x`/`0o`/`0b`, `inf`, `infinity` and `nan` in any case, `.inf`, `~`):
     // with any other byte (`4Gi`, `500m`, a path, `$(VAR)`) it is a string. A byte outside this generous set
     // settles it without a parser.
-    if !text.bytes().all(could_be_in_a_number) {
+    // Nor is one with two dots (`8.3.3`): a float has at most one, `.inf` and `.nan` one.
+    if !text.bytes().all(could_be_in_a_number) || text.bytes().filter(|&byte| byte == b'.').nth(1).is_some() {
         return Some(Value::String(text.to_owned()));
     }
     // Numbers of other forms, `~`: one scalar read by serde_norway itself.
@@ -698,11 +699,11 @@ mod tests {
         }
     }
 
-    /// Every plain scalar with a byte outside [`could_be_in_a_number`] is a string to serde_norway: all of up to
-    /// three bytes over the bytes of numbers, of `inf` and `nan`, and a few others.
+    /// Every plain scalar with a byte outside [`could_be_in_a_number`], or two dots, is a string to serde_norway: all
+    /// of up to three bytes over the bytes of numbers, of `inf` and `nan`, and a few others.
     #[test]
     fn only_number_bytes_make_anything_but_a_string() {
-        let alphabet = b"019aefinstyAFINTYGmxXoObB.+-_~/$";
+        let alphabet = b"019aefinstyAFINTYGmxXoObB..+-_~/$";
         let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
         let mut checked = 0;
         for _ in 0..3 {
@@ -711,7 +712,8 @@ mod tests {
                 .flat_map(|text| alphabet.iter().map(move |&byte| [text.as_slice(), &[byte]].concat()))
                 .collect();
             for text in &longer {
-                if text.iter().all(|&byte| could_be_in_a_number(byte)) {
+                let dots = text.iter().filter(|&&byte| byte == b'.').count();
+                if text.iter().all(|&byte| could_be_in_a_number(byte)) && dots < 2 {
                     continue;
                 }
                 let text = std::str::from_utf8(text).unwrap();
@@ -774,6 +776,9 @@ mod tests {
             "+.5",
             "0xG",
             "9Gi9",
+            "1.2.3",
+            ".5.5",
+            "-1.0.0",
         ] {
             for text in [
                 format!("k: {scalar}\n"),

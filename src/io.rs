@@ -34,7 +34,9 @@ pub fn read_file(path: &Path) -> Result<String, Error> {
 }
 
 fn read_limited(reader: impl Read, name: &str) -> Result<String, Error> {
-    let mut bytes = Vec::new();
+    // Room for a spec or a small ResourceList: read in one call, where an empty buffer starts with 32-byte probes
+    // and grows through eight reads and as many copies.
+    let mut bytes = Vec::with_capacity(16 * 1024);
     reader
         .take(MAX_INPUT_BYTES + 1)
         .read_to_end(&mut bytes)
