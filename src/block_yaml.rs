@@ -321,15 +321,7 @@ fn flow(text: &str) -> Option<(Value, &str)> {
 /// `}`, and may hold none of the flow indicators.
 fn flow_scalar(text: &str) -> Option<(Value, &str)> {
     match *text.as_bytes().first()? {
-        b'\'' | b'"' => {
-            let end = quoted_end(text)?;
-            let value = if text.starts_with('\'') {
-                single_quoted(&text[..end])?
-            } else {
-                double_quoted(&text[..end])?
-            };
-            Some((Value::String(value), &text[end..]))
-        }
+        b'\'' | b'"' => leading_quoted(text).map(|(value, rest)| (Value::String(value), rest)),
         _ => {
             let end = text.find([',', ':', ']', '}']).unwrap_or(text.len());
             let scalar = text[..end].trim_end_matches(' ');
@@ -350,13 +342,8 @@ fn is_dash(text: &str) -> bool {
 fn split_key(text: &str) -> Option<(Value, &str)> {
     let (key, after) = match text.as_bytes()[0] {
         b'\'' | b'"' => {
-            let end = quoted_end(text)?;
-            let key = if text.starts_with('\'') {
-                single_quoted(&text[..end])?
-            } else {
-                double_quoted(&text[..end])?
-            };
-            (Value::String(key), text[end..].strip_prefix(':')?)
+            let (key, rest) = leading_quoted(text)?;
+            (Value::String(key), rest.strip_prefix(':')?)
         }
         _ => {
             let colon = match text.as_bytes().windows(2).position(|pair| pair == b": ") {
@@ -375,6 +362,17 @@ fn split_key(text: &str) -> Option<(Value, &str)> {
         return None;
     }
     Some((key, after.trim_start_matches(' ')))
+}
+
+/// The quoted scalar at the start of `text`, unescaped, and the text after its closing quote.
+fn leading_quoted(text: &str) -> Option<(String, &str)> {
+    let end = quoted_end(text)?;
+    let value = if text.starts_with('\'') {
+        single_quoted(&text[..end])?
+    } else {
+        double_quoted(&text[..end])?
+    };
+    Some((value, &text[end..]))
 }
 
 /// The length of the quoted scalar at the start of `text`, quotes included.
