@@ -11,7 +11,7 @@
 
 use serde_norway::{Mapping, Value};
 
-use crate::yaml::has_pair;
+use crate::yaml::{has_pair, pair_position};
 
 /// Deeper documents go to serde_norway, whose own recursion limit then decides.
 const MAX_DEPTH: usize = 100;
@@ -256,7 +256,7 @@ fn without_comment(text: &str) -> Option<&str> {
             is_blank_or_comment(&text[end..]).then(|| &text[..end])
         }
         b'[' | b'{' => Some(text),
-        _ => Some(match text.as_bytes().windows(2).position(|pair| pair == b" #") {
+        _ => Some(match pair_position(text, b' ', b'#') {
             Some(space) => text[..space].trim_end_matches(' '),
             None => text,
         }),
@@ -346,7 +346,7 @@ fn split_key(text: &str) -> Option<(Value, &str)> {
             (Value::String(key), rest.strip_prefix(':')?)
         }
         _ => {
-            let colon = match text.as_bytes().windows(2).position(|pair| pair == b": ") {
+            let colon = match pair_position(text, b':', b' ') {
                 Some(colon) => colon,
                 None if text.ends_with(':') => text.len() - 1,
                 None => return None,

@@ -149,11 +149,6 @@ impl Loaded {
             .current(name)
         })
     }
-
-    /// Names of the environments, in name order.
-    pub fn environment_names(&self) -> Vec<&str> {
-        self.environments.keys().map(String::as_str).collect()
-    }
 }
 
 /// Reads, defaults and validates one `IgnitionCluster` object for the base spec (`None`) or one
@@ -174,22 +169,18 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
         .current(format!("{api_version}/{kind}"))
         .proposed(format!("{API_VERSION}/{KIND}"))]);
     }
+    let overrides = object.get("spec").and_then(|spec| spec.get("environments"));
     // Only a spec with environments is copied to take them out: most have none, and a copy is a second tree.
-    let has_environments = object
-        .get("spec")
-        .and_then(Value::as_mapping)
-        .is_some_and(|spec| spec.contains_key("environments"));
     let without_environments;
-    let (base_object, overrides) = if has_environments {
+    let base_object = if overrides.is_some() {
         let mut copy = object.clone();
-        let overrides = copy
-            .get_mut("spec")
-            .and_then(Value::as_mapping_mut)
-            .and_then(|spec| spec.remove("environments"));
+        if let Some(spec) = copy.get_mut("spec").and_then(Value::as_mapping_mut) {
+            spec.remove("environments");
+        }
         without_environments = copy;
-        (&without_environments, overrides)
+        &without_environments
     } else {
-        (object, None)
+        object
     };
     let base = load_base(base_object);
     let base_problems = base.as_ref().err().cloned().unwrap_or_default();
@@ -198,7 +189,7 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
     match overrides {
         None | Some(Value::Null) => {}
         Some(Value::Mapping(overrides)) => {
-            for (key, patch) in &overrides {
+            for (key, patch) in overrides {
                 let Some(name) = key.as_str() else {
                     problems.push(Problem::new(environments_path(), "environment names must be strings"));
                     continue;
@@ -215,7 +206,7 @@ pub fn load_all(object: &Value) -> Result<Loaded, Vec<Problem>> {
             environments_path(),
             format!(
                 "expected a mapping of environment names to partial specs, found {}",
-                crate::krm::type_name(&other)
+                crate::krm::type_name(other)
             ),
         )),
     }

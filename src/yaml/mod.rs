@@ -453,9 +453,14 @@ const PLAIN_SAFE: [bool; 256] = {
 /// Whether `first` is directly followed by `second` somewhere in `text`: a plain byte scan, much cheaper than
 /// a substring search for a two-byte pattern.
 pub(crate) fn has_pair(text: &str, first: u8, second: u8) -> bool {
+    pair_position(text, first, second).is_some()
+}
+
+/// Where `first` is first directly followed by `second` in `text` (the index of `first`), by [`has_pair`]'s scan.
+pub(crate) fn pair_position(text: &str, first: u8, second: u8) -> Option<usize> {
     text.as_bytes()
         .windows(2)
-        .any(|pair| pair[0] == first && pair[1] == second)
+        .position(|pair| pair[0] == first && pair[1] == second)
 }
 
 /// A literal block keeps a script readable. It cannot hold carriage returns, other control
@@ -470,15 +475,19 @@ fn write_literal_block(out: &mut String, text: &str, indent: usize) -> bool {
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };
-    if matches!(first, b' ' | b'\n' | b'\t') || matches!(last, b' ' | b'\t') || text.ends_with("\n\n") {
-        return false;
-    }
     let ends_with_newline = last == b'\n';
     // The lines are those of the text without its one final newline, which `|` (rather than `|-`) stands for.
     let body = &text[..text.len() - usize::from(ends_with_newline)];
+    // The rules that look only at the ends: a first line indented or empty, a last line ending in a space or tab,
+    // more than one final newline; and a text of one line without a newline has no block to be.
+    if matches!(first, b' ' | b'\n' | b'\t')
+        || matches!(body.as_bytes().last(), Some(b' ' | b'\t' | b'\n'))
+        || !bytes.contains(&b'\n')
+    {
+        return false;
+    }
     let start = out.len();
     out.push_str(if ends_with_newline { "|" } else { "|-" });
-    let mut has_newline = ends_with_newline;
     let mut line_start = 0;
     let mut previous = 0u8;
     for (index, &byte) in body.as_bytes().iter().enumerate() {
@@ -487,7 +496,6 @@ fn write_literal_block(out: &mut String, text: &str, indent: usize) -> bool {
             // A line that ends with a space or tab.
             b'\n' if matches!(previous, b' ' | b'\t') => false,
             b'\n' => {
-                has_newline = true;
                 write_block_line(out, &body[line_start..index], indent);
                 line_start = index + 1;
                 true
@@ -495,10 +503,7 @@ fn write_literal_block(out: &mut String, text: &str, indent: usize) -> bool {
             b'\t' => previous != b'\n',
             0..=0x1f | 0x7f => false,
             // The first byte of a character beyond ASCII: the character decides.
-            0xc0.. => !body
-                .get(index..)
-                .and_then(|rest| rest.chars().next())
-                .is_some_and(is_special),
+            0xc0.. => !char_at(body, index).is_some_and(is_special),
             // The other bytes of such a character.
             0x80..=0xbf => true,
         };
@@ -508,12 +513,13 @@ fn write_literal_block(out: &mut String, text: &str, indent: usize) -> bool {
         }
         previous = byte;
     }
-    if !has_newline || (ends_with_newline && matches!(previous, b' ' | b'\t')) {
-        out.truncate(start);
-        return false;
-    }
     write_block_line(out, &body[line_start..], indent);
     true
+}
+
+/// The character that starts at byte `index` of `text`, if one does.
+fn char_at(text: &str, index: usize) -> Option<char> {
+    text.get(index..).and_then(|rest| rest.chars().next())
 }
 
 /// One line of a literal block: on a line of its own, indented unless it is empty.
@@ -556,7 +562,7 @@ fn write_double_quoted(out: &mut String, text: &str) {
             b' '..=b'~' | 0x80..=0xbf => continue,
             _ => {
                 // A control character, or the first byte of a character beyond ASCII.
-                match text.get(index..).and_then(|rest| rest.chars().next()) {
+                match char_at(text, index) {
                     Some(c) if is_special(c) => {
                         out.push_str(&text[run_start..index]);
                         let _ = write!(out, "\\u{:04x}", u32::from(c));
