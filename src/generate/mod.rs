@@ -103,7 +103,7 @@ pub fn generate(site: &Site) -> Vec<Object> {
     }
     let scripts = config::scripts_config_map(site);
     // What the pods read: the scripts, then the tier's environment and gateway resources.
-    let scripts_digest = config::Digest::new().with(&scripts);
+    let scripts_digest = config::ScriptSet::of(site).digest();
     for tier in &site.tiers {
         if tier.labels_itself {
             objects.push(rbac::service_account(site, Some(tier)));
