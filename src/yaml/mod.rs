@@ -467,9 +467,8 @@ pub(crate) fn pair_position(text: &str, first: u8, second: u8) -> Option<usize> 
 /// characters, a first line starting with a space (that needs an indentation indicator) or more
 /// than one trailing newline (that needs `|+`).
 ///
-/// Writes `text` as a literal block at `indent` if it fits one, checking the rules in the same pass over its
-/// bytes as it writes the lines (scripts are the longest strings written); if it does not fit, takes back what it
-/// wrote and returns false. The tests hold the rules to [`fits_literal_block_by_characters`].
+/// Writes `text` as a literal block at `indent` if it fits one, checking each line's rules as it writes the line
+/// (scripts are the longest strings written); if it does not fit, takes back what it wrote and returns false. The tests hold the rules to [`fits_literal_block_by_characters`].
 fn write_literal_block(out: &mut String, text: &str, indent: usize) -> bool {
     let bytes = text.as_bytes();
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
@@ -488,33 +487,32 @@ fn write_literal_block(out: &mut String, text: &str, indent: usize) -> bool {
     }
     let start = out.len();
     out.push_str(if ends_with_newline { "|" } else { "|-" });
-    let mut line_start = 0;
-    let mut previous = 0u8;
-    for (index, &byte) in body.as_bytes().iter().enumerate() {
-        let fits = match byte {
-            b' '..=b'~' => true,
-            // A line that ends with a space or tab.
-            b'\n' if matches!(previous, b' ' | b'\t') => false,
-            b'\n' => {
-                write_block_line(out, &body[line_start..index], indent);
-                line_start = index + 1;
-                true
-            }
-            b'\t' => previous != b'\n',
-            0..=0x1f | 0x7f => false,
-            // The first byte of a character beyond ASCII: the character decides.
-            0xc0.. => !char_at(body, index).is_some_and(is_special),
-            // The other bytes of such a character.
-            0x80..=0xbf => true,
-        };
-        if !fits {
+    for line in body.split('\n') {
+        if !fits_block_line(line) {
             out.truncate(start);
             return false;
         }
-        previous = byte;
+        write_block_line(out, line, indent);
     }
-    write_block_line(out, &body[line_start..], indent);
     true
+}
+
+/// Whether one line of a text (without its newline) can stand as it is in a literal block: no tab at its start
+/// (it would read as indentation), no space or tab at its end, no character that needs escaping.
+fn fits_block_line(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    if matches!(bytes.first(), Some(b'\t')) || matches!(bytes.last(), Some(b' ' | b'\t')) {
+        return false;
+    }
+    // Printable ASCII, the common case (scripts are most of the text written), is checked without a branch per
+    // byte, so the compiler checks many bytes at a time.
+    if bytes
+        .iter()
+        .fold(true, |printable, &byte| printable & (byte.wrapping_sub(b' ') < 0x5f))
+    {
+        return true;
+    }
+    line.chars().all(|c| c == '\t' || !is_special(c))
 }
 
 /// The character that starts at byte `index` of `text`, if one does.
