@@ -117,7 +117,7 @@ impl fmt::Display for ObjectId {
 /// `namespace/name`, or `name` without a namespace.
 pub fn namespaced_name(namespace: Option<&str>, name: &str) -> String {
     match namespace {
-        Some(namespace) => format!("{namespace}/{name}"),
+        Some(namespace) => [namespace, "/", name].concat(),
         None => name.to_owned(),
     }
 }

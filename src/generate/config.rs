@@ -178,7 +178,7 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
     set("GATEWAY_ADMIN_USERNAME", site.admin_username.clone());
     set(
         "GATEWAY_ADMIN_PASSWORD_FILE",
-        format!("{ADMIN_SECRET_DIR}/{ADMIN_PASSWORD_KEY}"),
+        [ADMIN_SECRET_DIR, "/", ADMIN_PASSWORD_KEY].concat(),
     );
     for (key, value) in tier_options::license_environment(tier)
         .into_iter()
@@ -208,13 +208,13 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
     if !tier.accepts_gateway_connections() {
         if let Some(backend) = site.tier(TierKind::Backend) {
             for ordinal in 0..backend.replicas {
-                let prefix = format!("GATEWAY_NETWORK_{ordinal}");
-                set(&format!("{prefix}_HOST"), names::pod_host(site, backend, ordinal));
-                set(&format!("{prefix}_PORT"), GAN_PORT.to_string());
-                set(&format!("{prefix}_ENABLESSL"), "true".to_owned());
+                let prefix = ["GATEWAY_NETWORK_", &ordinal.to_string()].concat();
+                set(&(prefix.clone() + "_HOST"), names::pod_host(site, backend, ordinal));
+                set(&(prefix.clone() + "_PORT"), GAN_PORT.to_string());
+                set(&(prefix.clone() + "_ENABLESSL"), "true".to_owned());
                 set(
-                    &format!("{prefix}_DESCRIPTION"),
-                    format!("{} {}", backend.kind.component(), names::role(ordinal)),
+                    &(prefix + "_DESCRIPTION"),
+                    [backend.kind.component(), " ", names::role(ordinal)].concat(),
                 );
             }
         }

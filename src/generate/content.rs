@@ -58,7 +58,7 @@ pub fn fetch_content(site: &Site, tier: &Tier) -> Option<Container> {
                 "MODULE",
                 index,
                 "FILE",
-                &format!("{MODULE_FILES_MOUNT}/{path}"),
+                &[MODULE_FILES_MOUNT, "/", path].concat(),
             )),
         }
         env.push(indexed("MODULE", index, "SHA256", &module.sha256));
@@ -80,7 +80,7 @@ pub fn fetch_content(site: &Site, tier: &Tier) -> Option<Container> {
         name: "fetch-content".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(crate::spec::serde_name(&site.pull_policy)),
-        command: Some(vec![format!("{SCRIPTS_DIR}/{FETCH_CONTENT_SCRIPT}")]),
+        command: Some(vec![[SCRIPTS_DIR, "/", FETCH_CONTENT_SCRIPT].concat()]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),
         security_context: Some(container_security_context()),

@@ -56,12 +56,12 @@ pub fn role_service(site: &Site, tier: &Tier, ordinal: u32) -> String {
 }
 
 pub fn pod(site: &Site, tier: &Tier, ordinal: u32) -> String {
-    format!("{}-{ordinal}", statefulset(site, tier))
+    statefulset(site, tier) + "-" + &ordinal.to_string()
 }
 
 /// A pod's stable DNS name inside the namespace, through the headless Service.
 pub fn pod_host(site: &Site, tier: &Tier, ordinal: u32) -> String {
-    format!("{}.{}", pod(site, tier, ordinal), headless_service(site, tier))
+    pod(site, tier, ordinal) + "." + &headless_service(site, tier)
 }
 
 pub fn ingress(site: &Site) -> String {

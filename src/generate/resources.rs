@@ -77,7 +77,7 @@ pub fn volume(site: &Site, tier: &Tier) -> Option<Volume> {
         let dir = item.path();
         let file = |name: &str| KeyToPath {
             key: key(index, name),
-            path: format!("{dir}/{name}"),
+            path: [dir.as_str(), "/", name].concat(),
             ..Default::default()
         };
         files.push(file("config.json"));
@@ -133,7 +133,7 @@ pub fn init_container(site: &Site, tier: &Tier) -> Option<Container> {
         name: "apply-resources".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![format!("{SCRIPTS_DIR}/{APPLY_RESOURCES_SCRIPT}")]),
+        command: Some(vec![[SCRIPTS_DIR, "/", APPLY_RESOURCES_SCRIPT].concat()]),
         env: Some(vec![
             pod_name_env(),
             value_env("DATA_VOLUME", INIT_DATA_MOUNT),

@@ -38,7 +38,7 @@ pub fn role_labeler(site: &Site) -> Container {
         name: "role-labeler".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![format!("{SCRIPTS_DIR}/{LABEL_ACTIVE_SCRIPT}")]),
+        command: Some(vec![[SCRIPTS_DIR, "/", LABEL_ACTIVE_SCRIPT].concat()]),
         env: Some(vec![
             pod_name_env(),
             field_env("POD_NAMESPACE", "metadata.namespace"),
@@ -131,7 +131,7 @@ pub fn gan_trust(site: &Site, settings: &GanCertificateSettings) -> Container {
         name: "gan-trust".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![format!("{SCRIPTS_DIR}/{GAN_TRUST_SCRIPT}")]),
+        command: Some(vec![[SCRIPTS_DIR, "/", GAN_TRUST_SCRIPT].concat()]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),
         security_context: Some(container_security_context()),
@@ -154,7 +154,7 @@ pub fn gan_volumes(site: &Site, tier: &Tier, settings: &GanCertificateSettings) 
 
 /// The path the gateway's `-r` argument names: the prepared copy on the data volume.
 pub fn backup_path() -> String {
-    format!("{DATA_DIR}/{PREPARED_BACKUP}")
+    [DATA_DIR, "/", PREPARED_BACKUP].concat()
 }
 
 /// Downloads a backup given by URL onto the data volume.
@@ -166,11 +166,11 @@ pub fn fetch_backup(site: &Site, restore: &RestoreSettings) -> Option<Container>
         name: "fetch-backup".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![format!("{SCRIPTS_DIR}/{FETCH_BACKUP_SCRIPT}")]),
+        command: Some(vec![[SCRIPTS_DIR, "/", FETCH_BACKUP_SCRIPT].concat()]),
         env: Some(vec![
             value_env("RESTORE_URL", url),
             value_env("RESTORE_SHA256", sha256),
-            value_env("RESTORE_FILE", &format!("{INIT_DATA_MOUNT}/{DOWNLOADED_BACKUP}")),
+            value_env("RESTORE_FILE", &[INIT_DATA_MOUNT, "/", DOWNLOADED_BACKUP].concat()),
         ]),
         resources: Some(resources("500m", "256Mi")),
         security_context: Some(container_security_context()),
@@ -186,14 +186,14 @@ pub fn fetch_backup(site: &Site, restore: &RestoreSettings) -> Option<Container>
 /// `gan-trust` wrote them on the volume: the restore then keeps them.
 pub fn prepare_backup(site: &Site, restore: &RestoreSettings) -> Container {
     let source = match &restore.source {
-        RestoreSource::Url { .. } => format!("{INIT_DATA_MOUNT}/{DOWNLOADED_BACKUP}"),
-        RestoreSource::VolumeClaim { path, .. } => format!("{RESTORE_MOUNT}/{path}"),
+        RestoreSource::Url { .. } => [INIT_DATA_MOUNT, "/", DOWNLOADED_BACKUP].concat(),
+        RestoreSource::VolumeClaim { path, .. } => [RESTORE_MOUNT, "/", path].concat(),
     };
     let mut env = vec![
         value_env("DATA_VOLUME", INIT_DATA_MOUNT),
         value_env("IGNITION_VERSION_LINE", version_line(site.version_line)),
         value_env("BACKUP_SOURCE", &source),
-        value_env("BACKUP_TARGET", &format!("{INIT_DATA_MOUNT}/{PREPARED_BACKUP}")),
+        value_env("BACKUP_TARGET", &[INIT_DATA_MOUNT, "/", PREPARED_BACKUP].concat()),
     ];
     if site.gateway_network.certificates.is_some() {
         env.push(value_env("GAN_CA_NAME", &names::gan_ca(site)));
@@ -209,7 +209,7 @@ pub fn prepare_backup(site: &Site, restore: &RestoreSettings) -> Container {
         name: "prepare-backup".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![format!("{SCRIPTS_DIR}/{PREPARE_BACKUP_SCRIPT}")]),
+        command: Some(vec![[SCRIPTS_DIR, "/", PREPARE_BACKUP_SCRIPT].concat()]),
         env: Some(env),
         resources: Some(resources("500m", "256Mi")),
         security_context: Some(container_security_context()),

@@ -317,8 +317,9 @@ fn gateway_args(site: &Site, tier: &Tier) -> Vec<String> {
     // raise the maximum (HotSpot lifts the maximum heap to at least -Xms).
     args.push("wrapper.java.initmemory=0".to_owned());
     args.push("wrapper.java.maxmemory=0".to_owned());
-    args.push(format!("-XX:InitialRAMPercentage={HEAP_PERCENT}"));
-    args.push(format!("-XX:MaxRAMPercentage={HEAP_PERCENT}"));
+    let heap_percent = HEAP_PERCENT.to_string();
+    args.push(["-XX:InitialRAMPercentage=", &heap_percent].concat());
+    args.push(["-XX:MaxRAMPercentage=", &heap_percent].concat());
     if behind_ingress.is_some() {
         args.push("gateway.useProxyForwardedHeader=true".to_owned());
     }
@@ -366,7 +367,7 @@ fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
         name: "prepare-data".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![format!("{SCRIPTS_DIR}/{PREPARE_DATA_SCRIPT}")]),
+        command: Some(vec![[SCRIPTS_DIR, "/", PREPARE_DATA_SCRIPT].concat()]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),
         security_context: Some(container_security_context()),
@@ -432,7 +433,7 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
 fn probe(script: &str, period: i32, timeout: i32, failures: i32) -> Probe {
     Probe {
         exec: Some(ExecAction {
-            command: Some(vec![format!("{SCRIPTS_DIR}/{script}")]),
+            command: Some(vec![[SCRIPTS_DIR, "/", script].concat()]),
         }),
         period_seconds: Some(period),
         timeout_seconds: Some(timeout),

@@ -45,7 +45,7 @@ pub fn license_volume(site: &Site, tier: &Tier) -> Option<(Volume, VolumeMount)>
     let LicenseSettings { activation, secrets } = tier.options.license.as_ref()?;
     let (volume_name, mount_path) = match activation {
         Activation::Leased => (LICENSE_VOLUME, LICENSE_SECRET_DIR.to_owned()),
-        Activation::Certificate => (CERTIFICATE_VOLUME, format!("{DATA_DIR}/{CERTIFICATE_DIR}")),
+        Activation::Certificate => (CERTIFICATE_VOLUME, [DATA_DIR, "/", CERTIFICATE_DIR].concat()),
     };
     let keys = license_keys(*activation);
     let mut mount = mount(volume_name, &mount_path, true);
@@ -65,7 +65,7 @@ pub fn license_volume(site: &Site, tier: &Tier) -> Option<(Volume, VolumeMount)>
                                 keys.iter()
                                     .map(|key| KeyToPath {
                                         key: (*key).to_owned(),
-                                        path: format!("{pod}/{key}"),
+                                        path: [pod.as_str(), "/", key].concat(),
                                         ..Default::default()
                                     })
                                     .collect(),
@@ -99,11 +99,11 @@ pub fn license_environment(tier: &Tier) -> Vec<(&'static str, String)> {
         }) => vec![
             (
                 "IGNITION_LICENSE_KEY_FILE",
-                format!("{LICENSE_SECRET_DIR}/{LICENSE_KEY_KEY}"),
+                [LICENSE_SECRET_DIR, "/", LICENSE_KEY_KEY].concat(),
             ),
             (
                 "IGNITION_ACTIVATION_TOKEN_FILE",
-                format!("{LICENSE_SECRET_DIR}/{ACTIVATION_TOKEN_KEY}"),
+                [LICENSE_SECRET_DIR, "/", ACTIVATION_TOKEN_KEY].concat(),
             ),
         ],
         _ => Vec::new(),
