@@ -16,11 +16,15 @@ flags="-C target-feature=+crt-static"
 # says why and writes the list). The option is lld's, the toolchain's default linker on this target since Rust 1.90.
 order="$PWD/scripts/static-symbol-order.txt"
 minor=$(rustc --version | cut -d' ' -f2 | cut -d. -f2)
+binary="target/$target/release/ignition-krm"
 if ((minor >= 90)); then
   flags+=" -C link-arg=-Wl,--symbol-ordering-file=$order -C link-arg=-Wl,--no-warn-symbol-ordering"
+  # Cargo does not know the linker reads the list: a list newer than the binary has it linked again.
+  if [[ -e $binary && $order -nt $binary ]]; then
+    touch src/main.rs
+  fi
 fi
 RUSTFLAGS="${RUSTFLAGS:-} $flags" cargo build --release --locked --target "$target" --bin ignition-krm
-binary="target/$target/release/ignition-krm"
 # Refuse to hand out a binary that needs a loader after all.
 if readelf -lW "$binary" | grep -q 'Requesting program interpreter'; then
   echo "build-static: error: $binary has an ELF interpreter: it is not statically linked" >&2

@@ -47,3 +47,5 @@ run() { # run NAME STDIN ARGS...: the functions one run enters, first entry firs
 nm "$binary" | awk '{print $NF}' | sort -u >"$work/defined"
 grep -Fxf "$work/defined" "$work/executed" >scripts/static-symbol-order.txt
 echo "hot-functions: scripts/static-symbol-order.txt, $(wc -l <scripts/static-symbol-order.txt) functions"
+# Link the static binary again with the new list.
+scripts/build-static.sh >/dev/null
