@@ -16,8 +16,9 @@ flags="-C target-feature=+crt-static"
 # says why and writes the list). The option is lld's, the toolchain's default linker on this target since Rust 1.90.
 order="$PWD/scripts/static-symbol-order.txt"
 minor=$(rustc --version | cut -d' ' -f2 | cut -d. -f2)
+ordered=$((minor >= 90))
 binary="target/$target/release/ignition-krm"
-if ((minor >= 90)); then
+if ((ordered)); then
   flags+=" -C link-arg=-Wl,--symbol-ordering-file=$order -C link-arg=-Wl,--no-warn-symbol-ordering"
   # Cargo does not know the linker reads the list: a list newer than the binary has it linked again.
   if [[ -e $binary && $order -nt $binary ]]; then
@@ -31,7 +32,7 @@ if readelf -lW "$binary" | grep -q 'Requesting program interpreter'; then
   exit 1
 fi
 # A stale list costs speed, not correctness: say so instead of failing.
-if ((minor >= 90)); then
+if ((ordered)); then
   listed=$(wc -l <"$order")
   found=$(nm "$binary" | awk '{print $NF}' | sort -u | grep -cFxf - "$order" || true)
   if ((found * 10 < listed * 9)); then

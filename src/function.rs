@@ -291,35 +291,11 @@ fn failed(items: Vec<Value>, source: Source, results: Vec<KrmResult>) -> Outcome
 
 /// Every generated object that an item already has.
 fn conflicting_identities(items: &[Value], generated: &[Object]) -> Vec<ObjectId> {
-    // Compared borrowed (apiVersion, kind, namespace, name), so only a conflict is copied into an ObjectId.
-    fn text<'a>(object: &'a Value, path: &[&str]) -> &'a str {
-        path.iter()
-            .try_fold(object, |value, key| value.get(key))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-    }
-    let existing: BTreeSet<(&str, &str, &str, &str)> = items
-        .iter()
-        .map(|item| {
-            (
-                text(item, &["apiVersion"]),
-                text(item, &["kind"]),
-                text(item, &["metadata", "namespace"]),
-                text(item, &["metadata", "name"]),
-            )
-        })
-        .collect();
+    // Compared borrowed, so only a conflict is copied into an ObjectId.
+    let existing: BTreeSet<(&str, &str, &str, &str)> = items.iter().map(ObjectId::borrowed).collect();
     generated
         .iter()
-        .filter(|object| {
-            let metadata = object.metadata();
-            existing.contains(&(
-                object.api_version(),
-                object.kind(),
-                metadata.namespace.as_deref().unwrap_or_default(),
-                metadata.name.as_deref().unwrap_or_default(),
-            ))
-        })
+        .filter(|object| existing.contains(&object.borrowed_id()))
         .map(Object::id)
         .collect()
 }

@@ -22,20 +22,34 @@ pub struct ObjectId {
 impl ObjectId {
     /// The identity of an object as it stands, however incomplete.
     pub fn of(object: &Value) -> Self {
+        Self::owned(Self::borrowed(object))
+    }
+
+    /// The identity of a borrowed one (see [`ObjectId::borrowed`]).
+    pub fn owned((api_version, kind, namespace, name): (&str, &str, &str, &str)) -> Self {
+        ObjectId {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            namespace: (!namespace.is_empty()).then(|| namespace.to_owned()),
+        }
+    }
+
+    /// What [`ObjectId::of`] reads, borrowed from the object: apiVersion, kind, namespace and name (a namespace
+    /// it lacks is empty), in that order, so that comparing identities copies nothing.
+    pub fn borrowed(object: &Value) -> (&str, &str, &str, &str) {
         let text = |path: &[&str]| {
             path.iter()
                 .try_fold(object, |value, key| value.get(key))
                 .and_then(Value::as_str)
                 .unwrap_or_default()
-                .to_owned()
         };
-        let namespace = text(&["metadata", "namespace"]);
-        ObjectId {
-            api_version: text(&["apiVersion"]),
-            kind: text(&["kind"]),
-            name: text(&["metadata", "name"]),
-            namespace: (!namespace.is_empty()).then_some(namespace),
-        }
+        (
+            text(&["apiVersion"]),
+            text(&["kind"]),
+            text(&["metadata", "namespace"]),
+            text(&["metadata", "name"]),
+        )
     }
 
     /// The same identity with every field passed through `map` (to shorten them for a result).

@@ -10,6 +10,11 @@ use crate::spec::{serde_name, Site, Tier, TierKind};
 
 /// Where the scripts ConfigMap is mounted in every container.
 pub const SCRIPTS_DIR: &str = "/config/scripts";
+
+/// Where a script of the scripts ConfigMap is in every container: the command that runs it.
+pub fn script_path(script: &str) -> String {
+    [SCRIPTS_DIR, "/", script].concat()
+}
 pub const PREPARE_DATA_SCRIPT: &str = "prepare-data.sh";
 pub const READY_SCRIPT: &str = "ready.sh";
 pub const ALIVE_SCRIPT: &str = "alive.sh";

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{
     Container, EmptyDirVolumeSource, EnvVar, PersistentVolumeClaimVolumeSource, Volume, VolumeMount,
 };
 
-use super::config::{FETCH_CONTENT_SCRIPT, SCRIPTS_DIR};
+use super::config::{script_path, FETCH_CONTENT_SCRIPT, SCRIPTS_DIR};
 use super::names::DATA_VOLUME;
 use super::pod::{container_security_context, mount, resources, value_env};
 use super::statefulset::INIT_DATA_MOUNT;
@@ -80,7 +80,7 @@ pub fn fetch_content(site: &Site, tier: &Tier) -> Option<Container> {
         name: "fetch-content".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(crate::spec::serde_name(&site.pull_policy)),
-        command: Some(vec![[SCRIPTS_DIR, "/", FETCH_CONTENT_SCRIPT].concat()]),
+        command: Some(vec![script_path(FETCH_CONTENT_SCRIPT)]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),
         security_context: Some(container_security_context()),

@@ -91,13 +91,18 @@ objects!(
 impl Object {
     /// Who the object is: the same identity [`ObjectId::of`] reads from its value.
     pub fn id(&self) -> ObjectId {
+        ObjectId::owned(self.borrowed_id())
+    }
+
+    /// [`Object::id`] borrowed, as [`ObjectId::borrowed`] reads it from a value.
+    pub fn borrowed_id(&self) -> (&str, &str, &str, &str) {
         let metadata = self.metadata();
-        ObjectId {
-            api_version: self.api_version().to_owned(),
-            kind: self.kind().to_owned(),
-            name: metadata.name.clone().unwrap_or_default(),
-            namespace: metadata.namespace.clone().filter(|namespace| !namespace.is_empty()),
-        }
+        (
+            self.api_version(),
+            self.kind(),
+            metadata.namespace.as_deref().unwrap_or_default(),
+            metadata.name.as_deref().unwrap_or_default(),
+        )
     }
 
     /// The object as a YAML value, for the code that walks a tree.

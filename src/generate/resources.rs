@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{
     VolumeProjection,
 };
 
-use super::config::{APPLY_RESOURCES_SCRIPT, SCRIPTS_DIR};
+use super::config::{script_path, APPLY_RESOURCES_SCRIPT, SCRIPTS_DIR};
 use super::names::{self, DATA_VOLUME};
 use super::pod::{container_security_context, mount, pod_name_env, resources, value_env, SECRET_MODE};
 use super::statefulset::INIT_DATA_MOUNT;
@@ -133,7 +133,7 @@ pub fn init_container(site: &Site, tier: &Tier) -> Option<Container> {
         name: "apply-resources".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![[SCRIPTS_DIR, "/", APPLY_RESOURCES_SCRIPT].concat()]),
+        command: Some(vec![script_path(APPLY_RESOURCES_SCRIPT)]),
         env: Some(vec![
             pod_name_env(),
             value_env("DATA_VOLUME", INIT_DATA_MOUNT),

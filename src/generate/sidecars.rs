@@ -7,7 +7,9 @@ use k8s_openapi::api::core::v1::{
     VolumeProjection,
 };
 
-use super::config::{FETCH_BACKUP_SCRIPT, GAN_TRUST_SCRIPT, LABEL_ACTIVE_SCRIPT, PREPARE_BACKUP_SCRIPT, SCRIPTS_DIR};
+use super::config::{
+    script_path, FETCH_BACKUP_SCRIPT, GAN_TRUST_SCRIPT, LABEL_ACTIVE_SCRIPT, PREPARE_BACKUP_SCRIPT, SCRIPTS_DIR,
+};
 use super::names::{self, DATA_VOLUME, HTTP_PORT};
 use super::pod::{container_security_context, field_env, mount, pod_name_env, resources, secret_volume, value_env};
 use super::statefulset::{version_line, DATA_DIR, INIT_DATA_MOUNT};
@@ -38,7 +40,7 @@ pub fn role_labeler(site: &Site) -> Container {
         name: "role-labeler".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![[SCRIPTS_DIR, "/", LABEL_ACTIVE_SCRIPT].concat()]),
+        command: Some(vec![script_path(LABEL_ACTIVE_SCRIPT)]),
         env: Some(vec![
             pod_name_env(),
             field_env("POD_NAMESPACE", "metadata.namespace"),
@@ -131,7 +133,7 @@ pub fn gan_trust(site: &Site, settings: &GanCertificateSettings) -> Container {
         name: "gan-trust".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![[SCRIPTS_DIR, "/", GAN_TRUST_SCRIPT].concat()]),
+        command: Some(vec![script_path(GAN_TRUST_SCRIPT)]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),
         security_context: Some(container_security_context()),
@@ -166,7 +168,7 @@ pub fn fetch_backup(site: &Site, restore: &RestoreSettings) -> Option<Container>
         name: "fetch-backup".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![[SCRIPTS_DIR, "/", FETCH_BACKUP_SCRIPT].concat()]),
+        command: Some(vec![script_path(FETCH_BACKUP_SCRIPT)]),
         env: Some(vec![
             value_env("RESTORE_URL", url),
             value_env("RESTORE_SHA256", sha256),
@@ -209,7 +211,7 @@ pub fn prepare_backup(site: &Site, restore: &RestoreSettings) -> Container {
         name: "prepare-backup".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![[SCRIPTS_DIR, "/", PREPARE_BACKUP_SCRIPT].concat()]),
+        command: Some(vec![script_path(PREPARE_BACKUP_SCRIPT)]),
         env: Some(env),
         resources: Some(resources("500m", "256Mi")),
         security_context: Some(container_security_context()),

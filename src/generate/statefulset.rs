@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::config::{
-    ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
+    script_path, ADMIN_PASSWORD_KEY, ADMIN_SECRET_DIR, ALIVE_SCRIPT, PREPARE_DATA_SCRIPT, READY_SCRIPT, SCRIPTS_DIR,
 };
 use super::content;
 use super::names::{self, DATA_VOLUME, GAN_PORT, HTTPS_PORT, HTTP_PORT};
@@ -367,7 +367,7 @@ fn prepare_data_container(site: &Site, tier: &Tier) -> Container {
         name: "prepare-data".to_owned(),
         image: Some(site.image.clone()),
         image_pull_policy: Some(serde_name(&site.pull_policy)),
-        command: Some(vec![[SCRIPTS_DIR, "/", PREPARE_DATA_SCRIPT].concat()]),
+        command: Some(vec![script_path(PREPARE_DATA_SCRIPT)]),
         env: Some(env),
         resources: Some(resources("500m", "512Mi")),
         security_context: Some(container_security_context()),
@@ -433,7 +433,7 @@ fn volumes(site: &Site, tier: &Tier) -> Vec<Volume> {
 fn probe(script: &str, period: i32, timeout: i32, failures: i32) -> Probe {
     Probe {
         exec: Some(ExecAction {
-            command: Some(vec![[SCRIPTS_DIR, "/", script].concat()]),
+            command: Some(vec![script_path(script)]),
         }),
         period_seconds: Some(period),
         timeout_seconds: Some(timeout),

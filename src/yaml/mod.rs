@@ -468,7 +468,8 @@ pub(crate) fn pair_position(text: &str, first: u8, second: u8) -> Option<usize> 
 /// than one trailing newline (that needs `|+`).
 ///
 /// Writes `text` as a literal block at `indent` if it fits one, checking each line's rules as it writes the line
-/// (scripts are the longest strings written); if it does not fit, takes back what it wrote and returns false. The tests hold the rules to [`fits_literal_block_by_characters`].
+/// (scripts are the longest strings written); if it does not fit, takes back what it wrote and returns false. The
+/// tests hold the rules to [`fits_literal_block_by_characters`].
 fn write_literal_block(out: &mut String, text: &str, indent: usize) -> bool {
     let bytes = text.as_bytes();
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
@@ -477,12 +478,9 @@ fn write_literal_block(out: &mut String, text: &str, indent: usize) -> bool {
     let ends_with_newline = last == b'\n';
     // The lines are those of the text without its one final newline, which `|` (rather than `|-`) stands for.
     let body = &text[..text.len() - usize::from(ends_with_newline)];
-    // The rules that look only at the ends: a first line indented or empty, a last line ending in a space or tab,
-    // more than one final newline; and a text of one line without a newline has no block to be.
-    if matches!(first, b' ' | b'\n' | b'\t')
-        || matches!(body.as_bytes().last(), Some(b' ' | b'\t' | b'\n'))
-        || !bytes.contains(&b'\n')
-    {
+    // The rules no single line can tell (each line's own are `fits_block_line`'s): a first line indented or
+    // empty, more than one final newline; and a text without a newline has no block to be.
+    if matches!(first, b' ' | b'\n') || body.ends_with('\n') || !bytes.contains(&b'\n') {
         return false;
     }
     let start = out.len();
