@@ -41,6 +41,15 @@ section() { [[ -z "$only" || "$only" == "$1" ]]; }
 machine() {
     echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+# On a virtual machine the host's other guests take CPU time that no load average shows: the kernel counts it as
+# steal. steal_since LINE: the share of CPU time stolen since LINE, an earlier first line of /proc/stat.
+steal_since() {
+    awk -v before="$1" 'NR == 1 {
+        split(before, b)
+        for (i = 2; i <= 9; i++) { total += $i - b[i] }
+        printf "%.1f%%", (total > 0 ? 100 * ($9 - b[9]) / total : 0)
+    }' /proc/stat
+}
 
 # --- tools -----------------------------------------------------------------------------------------------------
 if ! command -v hyperfine >/dev/null || [[ ! -x /usr/bin/time ]]; then
@@ -309,6 +318,8 @@ generation_of() {
     fi
 }
 generation() {
+    local stat_before
+    stat_before=$(head -1 /proc/stat)
     seed_ms=""
     official_ms=""
     if [[ -d "$anchors/scaleout" && -d "$anchors/ia-ignition" ]] && install_helm; then
@@ -324,7 +335,7 @@ generation() {
     generation_of "release build" "$bin"
     scripts/build-static.sh >/dev/null 2>&1
     generation_of "static build" "$PWD/target/x86_64-unknown-linux-gnu/release/ignition-krm"
-    generation_load=$(machine)
+    generation_load="$(machine), CPU time stolen by the host during the section $(steal_since "$stat_before")"
 }
 section generation && generation
 
