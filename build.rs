@@ -44,10 +44,10 @@ fn main() {
 ///
 /// The kernel maps a binary's code 64 KiB at a time around each page a process touches, one page fault each;
 /// spread over the 4 MB of code, the 1.2 MB that one run uses touched some 54 such windows, side by side about 20.
-/// A run then takes some 30 to 60 fewer page faults and about 2 MiB less resident memory. `scripts/hot-functions.sh`
-/// writes the lists (mangled names, one per line, first run first); the option is lld's (and mold's), the
-/// toolchain's default linker on x86_64 Linux since Rust 1.90. A name the binary lacks is skipped, so a stale list
-/// costs speed, never correctness. A linker that refuses the option (GNU ld, gold) gets nothing: a small link with
+/// A run then takes 25 to 30 fewer page faults and 1.5 to 2 MiB less resident memory. `scripts/hot-functions.sh`
+/// writes the lists (mangled names, one per line, first run first); the option is lld's, the toolchain's default
+/// linker on x86_64 Linux since Rust 1.90. A name the binary lacks is skipped, so a stale list
+/// costs speed, never correctness. A linker that refuses the option (GNU ld) gets nothing: a small link with
 /// the same compiler, flags and linker tries it first.
 fn lay_out_code() {
     if env("PROFILE") != "release" {
