@@ -11,9 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=x86_64-unknown-linux-gnu
-flags="-C target-feature=+crt-static"
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+  cargo build --release --locked --target "$target" --bin ignition-krm
 binary="target/$target/release/ignition-krm"
-RUSTFLAGS="${RUSTFLAGS:-} $flags" cargo build --release --locked --target "$target" --bin ignition-krm
 # Refuse to hand out a binary that needs a loader after all.
 if readelf -lW "$binary" | grep -q 'Requesting program interpreter'; then
   echo "build-static: error: $binary has an ELF interpreter: it is not statically linked" >&2

@@ -214,11 +214,12 @@ pub fn environment_config_map(site: &Site, tier: &Tier) -> ConfigMap {
         if let Some(backend) = site.tier(TierKind::Backend) {
             for ordinal in 0..backend.replicas {
                 let prefix = ["GATEWAY_NETWORK_", &ordinal.to_string()].concat();
-                set(&(prefix.clone() + "_HOST"), names::pod_host(site, backend, ordinal));
-                set(&(prefix.clone() + "_PORT"), GAN_PORT.to_string());
-                set(&(prefix.clone() + "_ENABLESSL"), "true".to_owned());
+                let key = |suffix: &str| [prefix.as_str(), suffix].concat();
+                set(&key("_HOST"), names::pod_host(site, backend, ordinal));
+                set(&key("_PORT"), GAN_PORT.to_string());
+                set(&key("_ENABLESSL"), "true".to_owned());
                 set(
-                    &(prefix + "_DESCRIPTION"),
+                    &key("_DESCRIPTION"),
                     [backend.kind.component(), " ", names::role(ordinal)].concat(),
                 );
             }
