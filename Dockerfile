@@ -1,7 +1,7 @@
 # A minimal image holding only the statically linked ignition-krm: no shell, no libc, nothing else.
 # Build the binary first (the image does not compile anything):
 #   scripts/build-static.sh
-#   docker build -t registry.example.com/ignition-krm:0.3.4 .
+#   docker build -t registry.example.com/ignition-krm:0.3.5 .
 #
 # - kpt `image:` functions: the entrypoint is the KRM function (ResourceList on stdin). kpt runs
 #   containers with `--user nobody`, resolved from this image's /etc/passwd.
